@@ -1,0 +1,111 @@
+"""Validation of one image configuration: load, schema check, then the plugin validators."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from .hookspecs import ValidationContext, Validator, iter_findings
+from .loader import ConfigLoadError, SourceMap, load_yaml
+from .messages import Level, Message
+from .plugins import collect_validators, default_plugin_manager
+from .report import Report
+from .schema import check_schema
+from .suppression import Suppression
+
+logger = logging.getLogger(__name__)
+
+
+def validate_config(
+    source: str | bytes,
+    *,
+    context: ValidationContext | None = None,
+    suppress: Suppression | Iterable[str] | None = None,
+    failure_level: Level | str = Level.ERROR,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> Report:
+    """Validate an image configuration and return the graded report.
+
+    Raises InvalidSuppressorError for a malformed suppression entry and ValueError for an
+    unknown failure level; every problem in `source` itself is reported, never raised.
+    """
+    if not isinstance(suppress, Suppression):
+        suppress = Suppression.parse(suppress)
+    if not isinstance(failure_level, Level):
+        failure_level = Level.parse(failure_level)
+    context = context or ValidationContext()
+
+    try:
+        document = load_yaml(source)
+    except ConfigLoadError as error:
+        return Report(messages=(), failure_level=failure_level, load_problem=error.problem)
+
+    schema_result = check_schema(document)
+    if schema_result.messages:
+        return Report(messages=schema_result.messages, failure_level=failure_level)
+
+    validators = collect_validators(plugin_manager or default_plugin_manager())
+    messages = run_validators(validators, schema_result.config, document.source_map, context, suppress)
+    return Report(messages=tuple(messages), failure_level=failure_level, config=schema_result.config)
+
+
+def run_validators(
+    validators: Iterable[Validator],
+    config: Mapping[str, Any],
+    source_map: SourceMap,
+    context: ValidationContext,
+    suppress: Suppression,
+) -> list[Message]:
+    """Run each validator that is neither suppressed nor offline-skipped, and locate its findings.
+
+    A validator that raises contributes a single ERROR with the exception's text in place of
+    anything it found before, as ParallelCluster does, so one broken check never hides the others.
+    """
+    messages: list[Message] = []
+
+    for validator in validators:
+        if suppress.skips(validator.type):
+            logger.debug("validator %s suppressed", validator.type)
+            continue
+        if context.offline and validator.needs_aws:
+            logger.debug("validator %s skipped: it needs AWS and the run is offline", validator.type)
+            continue
+
+        try:
+            findings = list(iter_findings(validator.validate(config, context)))
+        except Exception as error:  # noqa: BLE001 (a plugin's failure must become a message)
+            logger.debug("validator %s raised", validator.type, exc_info=True)
+            messages.append(Message(Level.ERROR, validator.type, exception_text(error)))
+            continue
+
+        for finding in findings:
+            line, column = source_map.locate(finding.path)
+            messages.append(
+                Message(
+                    level=Level(finding.level),
+                    type=validator.type,
+                    message=finding.message,
+                    path=tuple(finding.path),
+                    line=line,
+                    column=column,
+                )
+            )
+
+    return messages
+
+
+def exception_text(error: BaseException) -> str:
+    """Return the text a user should see for an exception raised inside a validator.
+
+    For an AWS error (botocore's ClientError, recognised by its `response` mapping) that is the
+    service's own message without the operation boilerplate, as ParallelCluster reports it.
+    """
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        aws_message = response.get("Error", {}).get("Message")
+        if aws_message:
+            return str(aws_message)
+    return str(error) or type(error).__name__
