@@ -1,20 +1,562 @@
-# Placeholder until the loader lands: keeps the package importable.
+"""Safe, bounded YAML loading that remembers where every key and value came from.
+
+The document is built from the parser's event stream rather than through a constructor, so no
+tag can ever instantiate an object, aliases are counted as they expand, and nesting is bounded
+before anything recurses over the tree.
+
+Scalars resolve under YAML 1.1 rules unless the document declares `%YAML 1.2`, because
+ParallelCluster reads configurations with PyYAML (YAML 1.1): `Enabled: yes` is a boolean there
+and a string under YAML 1.2, and pcimage must reach the same verdict.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml import events as yaml_events
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+
+from .messages import KeyPath
 from .report import LoadProblem
+
+#: Largest accepted configuration, in bytes of UTF-8 text. Real image configs are a few KiB.
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+#: Deepest accepted nesting of mappings and sequences. The image config schema is 5 levels deep.
+MAX_DEPTH = 64
+#: Most nodes the document may hold once every alias is expanded ("billion laughs" guard).
+MAX_NODES = 1_000_000
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
+
+# Plain-scalar resolution of YAML 1.1 as PyYAML applies it. ruamel's own 1.1 resolver differs from
+# PyYAML on a few forms (it reads `y` and `n` as booleans), so the expressions are spelled out here.
+_YAML11_IMPLICIT = [
+    (_BOOL, re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")),
+    (
+        _INT,
+        re.compile(
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$"
+        ),
+    ),
+    (
+        _FLOAT,
+        re.compile(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+    ),
+    (_MERGE, re.compile(r"^<<$")),
+    (_NULL, re.compile(r"^(?:~|null|Null|NULL|)$")),
+    (
+        _TIMESTAMP,
+        re.compile(
+            r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+            r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$"
+        ),
+    ),
+]
+_YAML12_RESOLVER = VersionedResolver(version=(1, 2))
+_TIMESTAMP_CONSTRUCTOR = SafeConstructor()
 
 
 class ConfigLoadError(Exception):
-    def __init__(self, problem):
-        self.problem = problem
+    """The text is not a readable YAML mapping; `problem` says why and where."""
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None, offset: int | None = None):
+        self.problem = LoadProblem(problem, line, column, offset)
+        super().__init__(str(self.problem))
 
 
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column in the source text."""
+
+    line: int
+    column: int
+
+
+@dataclass
 class SourceMap:
-    def locate(self, path):
-        return None, None
+    """Where each key and value of the loaded document starts in the source text.
+
+    Paths that have no entry of their own (content reached through an alias, or a key that is
+    missing) are located at their nearest recorded ancestor.
+    """
+
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def locate(self, path: KeyPath, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Return (line, column) of the value at `path`, or of its key when `key` is true."""
+        path = tuple(path)
+        if key and path in self.keys:
+            position = self.keys[path]
+            return position.line, position.column
+        while True:
+            position = self.values.get(path)
+            if position is not None:
+                return position.line, position.column
+            if not path:
+                return None, None
+            path = path[:-1]
 
 
+@dataclass(frozen=True)
 class LoadedDocument:
-    pass
+    """A configuration as plain Python data (dict, list, str, int, float, bool, None, date)."""
+
+    data: dict[str, Any]
+    source_map: SourceMap
+    text: str
 
 
-def load_yaml(source):
-    raise NotImplementedError
+@dataclass
+class _Frame:
+    """A mapping or sequence under construction."""
+
+    container: dict | list
+    path: KeyPath
+    anchor: str | None
+    size: int = 1
+    depth: int = 0
+    merges: list[tuple[Any, Any]] = field(default_factory=list)
+    pending_key: Any = None
+    pending_key_position: Position | None = None
+    has_pending_key: bool = False
+    key_positions: dict[Any, Position] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Anchored:
+    value: Any
+    size: int
+    depth: int
+    is_merge_source: bool
+
+
+def load_yaml(source: str | bytes) -> LoadedDocument:
+    """Load one YAML document holding a mapping; raise ConfigLoadError for anything else.
+
+    A UTF-8 byte-order mark and CRLF line endings are accepted.
+    """
+    text = _decode(source)
+    return _Builder(text).build()
+
+
+def _decode(source: str | bytes) -> str:
+    if isinstance(source, str):
+        size = len(source.encode("utf-8", errors="surrogatepass"))
+        text = source
+    else:
+        size = len(source)
+        if size <= MAX_DOCUMENT_BYTES:
+            data = bytes(source)
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                before = data[: error.start]
+                line = before.count(b"\n") + 1
+                column = error.start - (before.rfind(b"\n") + 1) + 1
+                raise ConfigLoadError(
+                    f"the configuration is not valid UTF-8 text: byte 0x{data[error.start]:02x} at byte offset "
+                    f"{error.start} cannot be decoded; save the file as UTF-8",
+                    line,
+                    column,
+                    error.start,
+                ) from None
+
+    if size > MAX_DOCUMENT_BYTES:
+        raise ConfigLoadError(
+            f"the configuration is {size} bytes long, more than the maximum of {MAX_DOCUMENT_BYTES} bytes"
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ConfigLoadError("the configuration is empty")
+    return text
+
+
+class _Builder:
+    def __init__(self, text: str):
+        self.text = text
+        self.source_map = SourceMap()
+        self.anchors: dict[str, _Anchored] = {}
+        self.stack: list[_Frame] = []
+        self.nodes = 0
+        self.yaml_version: tuple[int, int] = (1, 1)
+        self.root: Any = None
+        self.root_set = False
+        self.documents = 0
+
+    def build(self) -> LoadedDocument:
+        parser = YAML(typ="safe", pure=False)
+        try:
+            for event in parser.parse(self.text):
+                self._handle(event)
+        except ConfigLoadError:
+            raise
+        except MarkedYAMLError as error:
+            raise self._syntax_error(error) from None
+        except ReaderError as error:
+            raise self._reader_error(error) from None
+        except YAMLError as error:
+            raise ConfigLoadError(f"invalid YAML: {error}") from None
+
+        if self.documents == 0:
+            raise ConfigLoadError("the configuration is empty: it holds only comments or blank lines")
+        if not isinstance(self.root, dict):
+            found = _describe_type(self.root)
+            line, column = self.source_map.locate(())
+            raise ConfigLoadError(
+                f"the top level of the configuration must be a mapping of keys such as Build and Image, "
+                f"found {found}",
+                line,
+                column,
+            )
+        return LoadedDocument(self.root, self.source_map, self.text)
+
+    # Event handling
+
+    def _handle(self, event: yaml_events.Event) -> None:
+        if isinstance(event, yaml_events.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise ConfigLoadError(
+                    "the configuration holds more than one YAML document; remove the second '---' and what follows",
+                    *self._position(event),
+                )
+            version = getattr(event, "version", None)
+            self.yaml_version = (1, 2) if version and tuple(version) >= (1, 2) else (1, 1)
+        elif isinstance(event, yaml_events.ScalarEvent):
+            self._add_value(*self._scalar(event), event)
+        elif isinstance(event, yaml_events.AliasEvent):
+            self._alias(event)
+        elif isinstance(event, yaml_events.MappingStartEvent):
+            self._start_collection(event, {}, _MAP, "mapping")
+        elif isinstance(event, yaml_events.SequenceStartEvent):
+            self._start_collection(event, [], _SEQ, "sequence")
+        elif isinstance(event, (yaml_events.MappingEndEvent, yaml_events.SequenceEndEvent)):
+            self._end_collection()
+
+    def _start_collection(self, event: Any, container: dict | list, standard_tag: str, kind: str) -> None:
+        tag = event.tag
+        if tag not in (None, "!", standard_tag):
+            raise ConfigLoadError(
+                f"the tag {tag} is not allowed: pcimage reads plain YAML data only, so remove the tag",
+                *self._position(event),
+            )
+
+        path = self._child_path(event)
+        depth = len(self.stack) + 1
+        if depth > MAX_DEPTH:
+            raise ConfigLoadError(
+                f"the configuration is nested more than {MAX_DEPTH} levels deep", *self._position(event)
+            )
+        self._count(1, event)
+        self.source_map.values[path] = Position(*self._position(event))
+        self.stack.append(_Frame(container, path, event.anchor, depth=depth))
+
+    def _end_collection(self) -> None:
+        frame = self.stack.pop()
+        if isinstance(frame.container, dict) and frame.merges:
+            self._apply_merges(frame)
+        if frame.anchor is not None:
+            self.anchors[frame.anchor] = _Anchored(frame.container, frame.size, frame.depth, False)
+        self._place(frame.container, frame.size, frame.depth, frame.path)
+
+    def _add_value(self, value: Any, tag: str, event: Any) -> None:
+        self._count(1, event)
+        if tag == _MERGE and self._expecting_key():
+            # `<<` as a key: remember it so the value that follows is merged, not stored.
+            self._take_key(_MergeKey(), event)
+            return
+        if self._expecting_key():
+            self._take_key(value, event)
+            return
+
+        path = self._child_path(event)
+        self.source_map.values[path] = Position(*self._position(event))
+        if event.anchor is not None:
+            self.anchors[event.anchor] = _Anchored(value, 1, len(self.stack), False)
+        self._place(value, 1, len(self.stack), path)
+
+    def _alias(self, event: yaml_events.AliasEvent) -> None:
+        anchored = self.anchors.get(event.anchor)
+        if anchored is None:
+            raise ConfigLoadError(f"the alias *{event.anchor} names no anchor defined before it", *self._position(event))
+        self._count(anchored.size, event)
+        depth = len(self.stack) + anchored.depth
+        if depth > MAX_DEPTH:
+            raise ConfigLoadError(
+                f"the alias *{event.anchor} makes the configuration nested more than {MAX_DEPTH} levels deep",
+                *self._position(event),
+            )
+        if self._expecting_key():
+            if isinstance(anchored.value, (dict, list)):
+                raise ConfigLoadError("a mapping key must be a plain value, not a mapping or list", *self._position(event))
+            self._take_key(anchored.value, event)
+            return
+        path = self._child_path(event)
+        self.source_map.values[path] = Position(*self._position(event))
+        self._place(anchored.value, anchored.size, anchored.depth, path)
+
+    # Placing values into the parent
+
+    def _expecting_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].container, dict) and not self.stack[-1].has_pending_key
+
+    def _take_key(self, key: Any, event: Any) -> None:
+        frame = self.stack[-1]
+        position = Position(*self._position(event))
+        if not isinstance(key, _MergeKey):
+            try:
+                hash(key)
+            except TypeError:
+                raise ConfigLoadError("a mapping key must be a plain value", *self._position(event)) from None
+            if key in frame.key_positions:
+                first = frame.key_positions[key]
+                raise ConfigLoadError(
+                    f"duplicate key {key!r}: it is already defined at line {first.line}, column {first.column}",
+                    position.line,
+                    position.column,
+                )
+            frame.key_positions[key] = position
+            self.source_map.keys[frame.path + (key,)] = position
+        frame.pending_key = key
+        frame.pending_key_position = position
+        frame.has_pending_key = True
+
+    def _child_path(self, event: Any) -> KeyPath:
+        if not self.stack:
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            return frame.path + (len(frame.container),)
+        if isinstance(frame.pending_key, _MergeKey):
+            return frame.path
+        return frame.path + (frame.pending_key,)
+
+    def _place(self, value: Any, size: int, depth: int, path: KeyPath) -> None:
+        if not self.stack:
+            self.root = value
+            self.root_set = True
+            return
+        frame = self.stack[-1]
+        frame.size += size
+        frame.depth = max(frame.depth, depth + 1)
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+            return
+        key = frame.pending_key
+        frame.has_pending_key = False
+        frame.pending_key = None
+        if isinstance(key, _MergeKey):
+            frame.merges.append((value, frame.pending_key_position))
+        elif isinstance(value, (dict, list)) and isinstance(key, (dict, list)):
+            raise ConfigLoadError("a mapping key must be a plain value")
+        else:
+            frame.container[key] = value
+
+    def _apply_merges(self, frame: _Frame) -> None:
+        # YAML 1.1 merge keys: explicit keys win, then earlier merge sources win over later ones.
+        merged: dict = {}
+        for value, position in frame.merges:
+            sources = value if isinstance(value, list) else [value]
+            for source in sources:
+                if not isinstance(source, dict):
+                    raise ConfigLoadError(
+                        "the merge key << must be followed by a mapping or a list of mappings",
+                        position.line,
+                        position.column,
+                    )
+                for key, item in source.items():
+                    merged.setdefault(key, item)
+        explicit = dict(frame.container)
+        frame.container.clear()
+        frame.container.update({key: item for key, item in merged.items() if key not in explicit})
+        frame.container.update(explicit)
+        for key in frame.container:
+            if key not in explicit and position is not None:
+                self.source_map.keys.setdefault(frame.path + (key,), position)
+                self.source_map.values.setdefault(frame.path + (key,), position)
+
+    # Scalars
+
+    def _scalar(self, event: yaml_events.ScalarEvent) -> tuple[Any, str]:
+        tag = event.tag
+        plain = event.style is None or event.style == ""
+        if tag in (None, "!"):
+            tag = self._resolve(event.value) if plain and tag is None else _STR
+        elif tag not in _SCALAR_TAGS:
+            raise ConfigLoadError(
+                f"the tag {tag} is not allowed: pcimage reads plain YAML data only, so remove the tag",
+                *self._position(event),
+            )
+        try:
+            return _construct_scalar(tag, event.value), tag
+        except ValueError:
+            raise ConfigLoadError(
+                f"{event.value!r} is not a valid {tag.rsplit(':', 1)[-1]}", *self._position(event)
+            ) from None
+
+    def _resolve(self, value: str) -> str:
+        if self.yaml_version >= (1, 2):
+            return str(_YAML12_RESOLVER.resolve(ScalarNode, value, (True, False)) or _STR)
+        for tag, expression in _YAML11_IMPLICIT:
+            if expression.match(value):
+                return tag
+        return _STR
+
+    # Bounds and positions
+
+    def _count(self, amount: int, event: Any) -> None:
+        self.nodes += amount
+        if self.nodes > MAX_NODES:
+            raise ConfigLoadError(
+                f"the configuration expands to more than {MAX_NODES} values once its aliases are resolved",
+                *self._position(event),
+            )
+
+    @staticmethod
+    def _position(event: Any) -> tuple[int, int]:
+        mark = event.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def _syntax_error(self, error: MarkedYAMLError) -> ConfigLoadError:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or "invalid YAML"
+        line = column = None
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+            if self._tab_near(mark.line, mark.column):
+                return ConfigLoadError(
+                    "a tab character is used for indentation; YAML indentation must use spaces", line, column
+                )
+        context = f" ({error.context})" if error.context else ""
+        return ConfigLoadError(f"invalid YAML: {problem}{context}", line, column)
+
+    def _tab_near(self, line_index: int, column_index: int) -> bool:
+        lines = self.text.splitlines()
+        if line_index >= len(lines):
+            return False
+        text_line = lines[line_index]
+        indent = text_line[: len(text_line) - len(text_line.lstrip(" \t"))]
+        return "\t" in indent or text_line[column_index : column_index + 1] == "\t"
+
+    def _reader_error(self, error: ReaderError) -> ConfigLoadError:
+        position = getattr(error, "position", None)
+        character = getattr(error, "character", None)
+        line = column = None
+        if isinstance(position, int):
+            before = self.text[:position]
+            line = before.count("\n") + 1
+            column = position - (before.rfind("\n") + 1) + 1
+        if isinstance(character, str) and character:
+            character = ord(character)
+        shown = f"U+{character:04X}" if isinstance(character, int) else "that is not printable"
+        return ConfigLoadError(
+            f"the configuration contains the control character {shown}, which YAML does not allow", line, column
+        )
+
+
+class _MergeKey:
+    """The `<<` key of a YAML 1.1 merge."""
+
+
+_INT_UNDERSCORE = re.compile(r"_")
+
+
+def _construct_scalar(tag: str, value: str) -> Any:
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return value.lower() in ("yes", "true", "on")
+    if tag == _INT:
+        return _construct_int(value)
+    if tag == _FLOAT:
+        return _construct_float(value)
+    if tag == _TIMESTAMP:
+        try:
+            return _TIMESTAMP_CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
+        except Exception:  # noqa: BLE001 (an odd timestamp stays text rather than failing the load)
+            return value
+    return value
+
+
+def _construct_int(value: str) -> int:
+    text = value.replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if text.startswith("0b"):
+        return sign * int(text[2:], 2)
+    if text.startswith("0x"):
+        return sign * int(text[2:], 16)
+    if text.startswith("0o"):
+        return sign * int(text[2:], 8)
+    if ":" in text:
+        return sign * _sexagesimal(text, int)
+    if len(text) > 1 and text.startswith("0"):
+        return sign * int(text, 8)
+    return sign * int(text)
+
+
+def _construct_float(value: str) -> float:
+    text = value.replace("_", "").lower()
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    if text == ".inf":
+        return sign * math.inf
+    if text == ".nan":
+        return math.nan
+    if ":" in text:
+        return sign * _sexagesimal(text, float)
+    return sign * float(text)
+
+
+def _sexagesimal(text: str, kind: type) -> Any:
+    total = kind(0)
+    for part in text.split(":"):
+        total = total * 60 + kind(part)
+    return total
+
+
+def _describe_type(value: Any) -> str:
+    if value is None:
+        return "an empty document"
+    if isinstance(value, bool):
+        return f"the boolean {value!r}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
+    return type(value).__name__
+
+
+__all__ = ["ConfigLoadError", "LoadedDocument", "Position", "SourceMap", "load_yaml"]

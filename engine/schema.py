@@ -1,10 +1,410 @@
-# Placeholder until the schema check lands: keeps the package importable.
+"""The schema check: lenient values converted, JSON Schema applied, each problem one located message.
+
+The JSON Schema in `pcimage.schemas` is strict, as editors need it. ParallelCluster, though, accepts
+a few lenient forms (its marshmallow fields turn '40' and 40.9 into 40, and 'yes' into true), so
+those are converted first, guided by the `type` the schema declares, and pcimage reaches the same
+verdict as ParallelCluster.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+import math
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, relevance
+
+from .loader import LoadedDocument, SourceMap
+from .messages import KeyPath, Level, Message, format_path
+
+#: The validator type of every schema message. Schema messages cannot be suppressed.
 SCHEMA_VALIDATOR_TYPE = "ImageSchemaValidator"
 
+#: Longest value shown in a message, in characters; longer values are cut.
+MAX_SHOWN_VALUE = 60
 
-def image_config_schema():
-    raise NotImplementedError
+# marshmallow's Boolean field (ParallelCluster's) accepts these, compared case-insensitively.
+_TRUE_STRINGS = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE_STRINGS = frozenset({"false", "f", "no", "n", "off", "0"})
 
 
-def check_schema(document):
-    raise NotImplementedError
+@dataclass(frozen=True)
+class SchemaResult:
+    """Schema messages in document order, or the normalized configuration when there are none."""
+
+    messages: tuple[Message, ...]
+    config: dict[str, Any] | None
+
+
+@functools.cache
+def image_config_schema() -> dict[str, Any]:
+    """Return the image configuration JSON Schema shipped in `pcimage.schemas`."""
+    text = resources.files("pcimage.schemas").joinpath("image-config.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _check_json_text(validator: Any, media_type: Any, instance: Any, schema: dict) -> Iterable[ValidationError]:
+    # `contentMediaType` is an annotation in 2020-12; pcimage asserts it for JSON-in-a-string fields.
+    if media_type != "application/json" or not isinstance(instance, str) or not instance.strip():
+        return
+    try:
+        json.loads(instance)
+    except json.JSONDecodeError as error:
+        yield ValidationError(f"expected JSON text ({error.msg} at character {error.pos + 1})")
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"contentMediaType": _check_json_text}
+)
+
+
+@functools.cache
+def _validator() -> Any:
+    schema = image_config_schema()
+    _Validator.check_schema(schema)
+    return _Validator(schema)
+
+
+def check_schema(document: LoadedDocument) -> SchemaResult:
+    """Check a loaded document against the image configuration schema."""
+    validator = _validator()
+    schema = validator.schema
+
+    config = _convert_lenient(document.data, schema, schema)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        messages = _ErrorFormatter(config, document.source_map, schema).messages(errors)
+        return SchemaResult(messages=tuple(messages), config=None)
+
+    _apply_defaults(config, schema, schema)
+    return SchemaResult(messages=(), config=config)
+
+
+# Schema navigation
+
+
+def _resolve(node: Any, root: dict) -> dict:
+    """Follow local `$ref`s (`#/$defs/Name`) until a schema without one is reached."""
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 32:
+        reference = node["$ref"]
+        if not reference.startswith("#/"):
+            break
+        target: Any = root
+        for part in reference[2:].split("/"):
+            target = target[part]
+        node = {**target, **{key: value for key, value in node.items() if key != "$ref"}}
+        seen += 1
+    return node if isinstance(node, dict) else {}
+
+
+def _declared_types(node: dict) -> set[str]:
+    declared = node.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list):
+        return set(declared)
+    return set()
+
+
+# Lenient conversion
+
+
+def _convert_lenient(value: Any, node: Any, root: dict) -> Any:
+    """Return a copy of `value` with ParallelCluster's lenient integer and boolean forms converted.
+
+    The copy also turns non-string mapping keys into text, so every later step sees string keys,
+    and it never shares containers, since aliases in the source may repeat one object.
+    """
+    node = _resolve(node, root)
+    types = _declared_types(node)
+
+    if isinstance(value, dict):
+        properties = node.get("properties", {})
+        additional = node.get("additionalProperties", {})
+        converted = {}
+        for key, item in value.items():
+            name = key if isinstance(key, str) else _yaml_text(key)
+            child = properties.get(name, additional if isinstance(additional, dict) else {})
+            converted[name] = _convert_lenient(item, child, root)
+        return converted
+
+    if isinstance(value, list):
+        items = node.get("items", {})
+        return [_convert_lenient(item, items, root) for item in value]
+
+    if types == {"integer"}:
+        return _lenient_integer(value)
+    if types == {"boolean"}:
+        return _lenient_boolean(value)
+    return value
+
+
+def _lenient_integer(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def _lenient_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE_STRINGS:
+            return True
+        if lowered in _FALSE_STRINGS:
+            return False
+    return value
+
+
+# Defaults
+
+
+def _apply_defaults(value: Any, node: Any, root: dict) -> None:
+    """Fill `default`s into every mapping present in `value`, recursing into what was filled."""
+    node = _resolve(node, root)
+
+    if isinstance(value, dict):
+        for name, child in node.get("properties", {}).items():
+            child = _resolve(child, root)
+            if name not in value and "default" in child:
+                value[name] = copy.deepcopy(child["default"])
+            if name in value:
+                _apply_defaults(value[name], child, root)
+    elif isinstance(value, list):
+        items = node.get("items")
+        if items is not None:
+            for item in value:
+                _apply_defaults(item, items, root)
+
+
+# Messages
+
+
+class _ErrorFormatter:
+    """Turns jsonschema errors into one located, readable message per problem."""
+
+    def __init__(self, config: dict, source_map: SourceMap, root: dict):
+        self.config = config
+        self.source_map = source_map
+        self.root = root
+
+    def messages(self, errors: list[ValidationError]) -> list[Message]:
+        errors = [self._most_specific(error) for error in errors]
+        errors.sort(key=relevance, reverse=True)
+
+        # A value of the wrong type makes every other finding beneath it noise.
+        broken = [tuple(e.absolute_path) for e in errors if e.validator == "type"]
+
+        unknown = [e for e in errors if e.validator in ("additionalProperties", "unevaluatedProperties")]
+        renamed = self._renamed_keys(unknown)
+
+        found: dict[tuple, Message] = {}
+        for error in errors:
+            path = tuple(error.absolute_path)
+            if any(path[: len(prefix)] == prefix and path != prefix for prefix in broken):
+                continue
+            for message in self._format(error, renamed):
+                identity = (message.path, message.message)
+                found.setdefault(identity, message)
+
+        return sorted(found.values(), key=lambda m: (m.line or 0, m.column or 0))
+
+    @staticmethod
+    def _most_specific(error: ValidationError) -> ValidationError:
+        # anyOf/oneOf report their own failure; the best branch's error says more.
+        while error.context:
+            best = jsonschema.exceptions.best_match(error.context)
+            if best is None:
+                break
+            error = best
+        return error
+
+    def _renamed_keys(self, unknown: list[ValidationError]) -> dict[KeyPath, str]:
+        """Map each missing required key that an unknown key was probably meant as, to that key."""
+        renamed: dict[KeyPath, str] = {}
+        for error in unknown:
+            path = tuple(error.absolute_path)
+            node = self._schema_at(error)
+            required = node.get("required", [])
+            instance = error.instance if isinstance(error.instance, dict) else {}
+            missing = [name for name in required if name not in instance]
+            for key in self._extra_keys(error):
+                suggestion = _suggest(key, missing)
+                if suggestion is not None:
+                    renamed[path + (suggestion,)] = key
+        return renamed
+
+    def _schema_at(self, error: ValidationError) -> dict:
+        return _resolve(error.schema, self.root)
+
+    def _extra_keys(self, error: ValidationError) -> list[str]:
+        node = self._schema_at(error)
+        known = node.get("properties", {})
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [key for key in instance if key not in known]
+
+    def _format(self, error: ValidationError, renamed: dict[KeyPath, str]) -> list[Message]:
+        path = tuple(error.absolute_path)
+        node = self._schema_at(error)
+        custom = node.get("errorMessage") if isinstance(node.get("errorMessage"), str) else None
+        keyword = error.validator
+
+        if keyword in ("additionalProperties", "unevaluatedProperties"):
+            return [self._unknown_key(path, key, node) for key in self._extra_keys(error)]
+
+        if keyword == "required":
+            instance = error.instance if isinstance(error.instance, dict) else {}
+            messages = []
+            for name in error.validator_value:
+                if name in instance or path + (name,) in renamed:
+                    continue
+                where = f"in {format_path(path)}" if path else "at the top level"
+                messages.append(self._message(path + (name,), f"missing required key {name} {where}", key_of=path))
+            return messages
+
+        found = _show(error.instance)
+        if custom:
+            return [self._message(path, f"{format_path(path) or 'configuration'}: {custom}; found {found}")]
+
+        expected = _expectation(keyword, error.validator_value, node, error)
+        return [self._message(path, f"{format_path(path) or 'configuration'}: expected {expected}, found {found}")]
+
+    def _unknown_key(self, parent: KeyPath, key: str, node: dict) -> Message:
+        known = list(node.get("properties", {}))
+        where = f"in {format_path(parent)}" if parent else "at the top level"
+        suggestion = _suggest(key, known)
+        if suggestion is not None:
+            hint = f"did you mean {suggestion}?"
+        elif known:
+            hint = f"expected one of: {', '.join(known)}"
+        else:
+            hint = "this mapping accepts no keys"
+        return self._message(parent + (key,), f"unknown key {_show(key)} {where}: {hint}", key_of=parent + (key,))
+
+    def _message(self, path: KeyPath, text: str, key_of: KeyPath | None = None) -> Message:
+        if key_of is not None:
+            line, column = self.source_map.locate(key_of, key=True)
+        else:
+            line, column = self.source_map.locate(path)
+        return Message(Level.ERROR, SCHEMA_VALIDATOR_TYPE, text, path=path, line=line, column=column)
+
+
+def _suggest(key: str, candidates: list[str]) -> str | None:
+    for candidate in candidates:
+        if candidate.lower() == key.lower():
+            return candidate
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true or false)",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _expectation(keyword: str, value: Any, node: dict, error: ValidationError) -> str:
+    if keyword == "type":
+        names = [value] if isinstance(value, str) else list(value)
+        return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+    if keyword == "enum":
+        return "one of " + ", ".join(_yaml_text(choice) for choice in value)
+    if keyword == "const":
+        return _show(value)
+    if keyword == "pattern":
+        return f"a string matching the regular expression {value}"
+    if keyword == "maxLength":
+        return f"at most {value} characters (it has {len(error.instance)})"
+    if keyword == "minLength":
+        return f"at least {value} characters"
+    if keyword in ("minItems", "maxItems"):
+        low, high = node.get("minItems"), node.get("maxItems")
+        count = len(error.instance) if isinstance(error.instance, list) else 0
+        if low is not None and high is not None:
+            return f"between {low} and {high} items (it has {count})"
+        if low is not None:
+            return f"at least {low} item{'s' if low != 1 else ''} (it has {count})"
+        return f"at most {high} items (it has {count})"
+    if keyword == "uniqueItems":
+        return "no repeated items"
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        relation = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[keyword]
+        return f"a value {relation} {value}"
+    if keyword == "contentMediaType":
+        return error.message.removeprefix("expected ")
+    return error.message
+
+
+def _yaml_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    """Describe a found value for a message: escaped, cut when long, its kind named when not text."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {_yaml_text(value)}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if not isinstance(value, str):
+        if hasattr(value, "isoformat"):
+            return f"the date {value.isoformat()}"
+        return type(value).__name__
+
+    escaped = "".join(_escape(character) for character in value)
+    if len(escaped) > MAX_SHOWN_VALUE:
+        escaped = escaped[: MAX_SHOWN_VALUE - 1] + "…"
+        return f"'{escaped}' ({len(value)} characters)"
+    return f"'{escaped}'"
+
+
+def _escape(character: str) -> str:
+    if character == "'":
+        return "\\'"
+    if character == "\\":
+        return "\\\\"
+    if character == " ":
+        return character
+    category = unicodedata.category(character)
+    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"):
+        code = ord(character)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return character
