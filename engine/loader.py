@@ -170,20 +170,20 @@ def _decode(source: str | bytes) -> str:
         size = len(source)
         if size <= MAX_DOCUMENT_BYTES:
             data = bytes(source)
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
+            skipped = 3 if data.startswith(b"\xef\xbb\xbf") else 0
             try:
-                text = data.decode("utf-8")
+                text = data[skipped:].decode("utf-8")
             except UnicodeDecodeError as error:
-                before = data[: error.start]
+                offset = error.start + skipped
+                before = data[skipped:offset]
                 line = before.count(b"\n") + 1
-                column = error.start - (before.rfind(b"\n") + 1) + 1
+                column = offset - skipped - (before.rfind(b"\n") + 1) + 1
                 raise ConfigLoadError(
-                    f"the configuration is not valid UTF-8 text: byte 0x{data[error.start]:02x} at byte offset "
-                    f"{error.start} cannot be decoded; save the file as UTF-8",
+                    f"the configuration is not valid UTF-8 text: byte 0x{data[offset]:02x} at byte offset "
+                    f"{offset} cannot be decoded; save the file as UTF-8",
                     line,
                     column,
-                    error.start,
+                    offset,
                 ) from None
 
     if size > MAX_DOCUMENT_BYTES:
