@@ -58,8 +58,9 @@ class Validator(Protocol):
 def pcimage_validators() -> list[Validator]:
     """Return the validators this plugin contributes, in the order they should run.
 
-    The engine runs the built-in validators first, then each plugin's in registration order.
-    A validator must not depend on another validator's findings.
+    The engine runs them in pluggy's call order: the built-in validators first (their
+    implementation is marked `tryfirst`), then the most recently registered plugin's. A validator
+    must not depend on another validator's findings.
     """
 
 

@@ -36,13 +36,13 @@ def default_plugin_manager() -> pluggy.PluginManager:
 def collect_validators(manager: pluggy.PluginManager) -> list[Validator]:
     """Return every plugin's validators in run order, checking that each is well formed.
 
-    pluggy calls the most recently registered implementation first, so the results are reversed
-    to run the earliest-registered plugin (the built-ins) first.
+    The order is pluggy's call order: implementations marked `tryfirst` (the built-ins are), then
+    the most recently registered plugin first.
     """
     validators: list[Validator] = []
     seen: dict[str, object] = {}
 
-    for contributed in reversed(manager.hook.pcimage_validators()):
+    for contributed in manager.hook.pcimage_validators():
         for validator in contributed or ():
             name = getattr(validator, "type", None)
             if not isinstance(name, str) or not name.isidentifier():
