@@ -207,7 +207,8 @@ def test_error_messages_explain_one_assertion():
         message = subschema["errorMessage"]
         assert isinstance(message, str)
         assert message[0].isupper()
-        assert message.endswith(".")
+        # The engine appends "; found <value>", so the sentence has no final period.
+        assert not message.endswith(".")
         assert len(set(subschema) - annotations) == 1, subschema
     # Image name, image tags, ParentImage, InstanceProfile, Iam, two component rules, Regions,
     # security group id, subnet id, role ARN and policy ARN.
