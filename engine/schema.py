@@ -53,7 +53,8 @@ def image_config_schema() -> dict[str, Any]:
 
 def _check_json_text(validator: Any, media_type: Any, instance: Any, schema: dict) -> Iterable[ValidationError]:
     # `contentMediaType` is an annotation in 2020-12; pcimage asserts it for JSON-in-a-string fields.
-    if media_type != "application/json" or not isinstance(instance, str) or not instance.strip():
+    # An empty string means "not set"; blank text is still checked, as ParallelCluster does.
+    if media_type != "application/json" or not isinstance(instance, str) or instance == "":
         return
     try:
         json.loads(instance)
@@ -277,28 +278,33 @@ class _ErrorFormatter:
             for name in error.validator_value:
                 if name in instance or path + (name,) in renamed:
                     continue
-                where = f"in {format_path(path)}" if path else "at the top level"
-                messages.append(self._message(path + (name,), f"missing required key {name} {where}", key_of=path))
+                where = format_path(path) or "top level"
+                messages.append(self._message(path + (name,), f"{where}: missing required key {name}", key_of=path))
             return messages
 
-        found = _show(error.instance)
+        where = format_path(path) or "top level"
+        # For a rule over a whole mapping or list, "found a mapping" would add nothing, unless
+        # the type itself is what is wrong.
+        found = ""
+        if keyword == "type" or not isinstance(error.instance, (dict, list)):
+            found = f"found {_show(error.instance)}"
         if custom:
-            return [self._message(path, f"{format_path(path) or 'configuration'}: {custom}; found {found}")]
+            return [self._message(path, f"{where}: {custom}" + (f"; {found}" if found else ""))]
 
         expected = _expectation(keyword, error.validator_value, node, error)
-        return [self._message(path, f"{format_path(path) or 'configuration'}: expected {expected}, found {found}")]
+        return [self._message(path, f"{where}: expected {expected}" + (f", {found}" if found else ""))]
 
     def _unknown_key(self, parent: KeyPath, key: str, node: dict) -> Message:
         known = list(node.get("properties", {}))
-        where = f"in {format_path(parent)}" if parent else "at the top level"
+        where = format_path(parent) or "top level"
         suggestion = _suggest(key, known)
         if suggestion is not None:
-            hint = f"did you mean {suggestion}?"
+            hint = f"; did you mean {suggestion}?"
         elif known:
-            hint = f"expected one of: {', '.join(known)}"
+            hint = f", expected one of: {', '.join(known)}"
         else:
-            hint = "this mapping accepts no keys"
-        return self._message(parent + (key,), f"unknown key {_show(key)} {where}: {hint}", key_of=parent + (key,))
+            hint = ", and this mapping accepts no keys"
+        return self._message(parent + (key,), f"{where}: unknown key {_show(key)}{hint}", key_of=parent + (key,))
 
     def _message(self, path: KeyPath, text: str, key_of: KeyPath | None = None) -> Message:
         if key_of is not None:

@@ -49,14 +49,14 @@ def test_missing_required_key_located_at_parent():
     message = only_message("Build:\n  ParentImage: ami-12345678\n")
 
     assert message.dotted_path == "Build.InstanceType"
-    assert "missing required key InstanceType in Build" in message.message
+    assert message.message == "Build: missing required key InstanceType"
     assert (message.line, message.column) == (1, 1)
 
 
 def test_unknown_key_suggests_close_match():
     message = only_message(MINIMAL + "  UpdateOsPackage:\n    Enabled: true\n")
 
-    assert "unknown key 'UpdateOsPackage' in Build" in message.message
+    assert message.message.startswith("Build: unknown key 'UpdateOsPackage'")
     assert "did you mean UpdateOsPackages?" in message.message
     assert (message.line, message.column) == (4, 3)
 
@@ -64,7 +64,7 @@ def test_unknown_key_suggests_close_match():
 def test_unknown_key_lists_allowed_keys():
     message = only_message(MINIMAL + "Zzz: 1\n")
 
-    assert "unknown key 'Zzz' at the top level" in message.message
+    assert message.message.startswith("top level: unknown key 'Zzz', expected one of:")
     assert "expected one of:" in message.message
     assert "Build" in message.message
 
