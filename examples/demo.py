@@ -32,7 +32,7 @@ def main() -> int:
         os.environ.update(server.env)
         world = seed_account()
         env = dict(os.environ)
-        print(f"local AWS (moto) on {server.endpoint}; parent AMI {world['PARENT_AMI_X86']}")
+        print(f"local AWS (moto) on {server.endpoint}; parent AMI {world['HPC_PARENT_AMI']} (hpc-parent-x86_64)")
 
         with tempfile.TemporaryDirectory() as scratch:
             config = Path(scratch, "image-config.yaml")
@@ -44,8 +44,12 @@ def main() -> int:
 
         import boto3
 
-        stack = boto3.client("cloudformation").describe_stacks(StackName="demo-image")["Stacks"][0]
-        print(f"\nCloudFormation stack {stack['StackName']}: {stack['StackStatus']}")
+        cloudformation = boto3.client("cloudformation")
+        stack = cloudformation.describe_stacks(StackName="demo-image")["Stacks"][0]
+        template = cloudformation.get_template(StackName="demo-image")["TemplateBody"]
+        print(f"\nCloudFormation stack {stack['StackName']}: {stack['StackStatus']}, resources:")
+        for logical_id, resource in template["Resources"].items():
+            print(f"  {logical_id}: {resource['Type']}")
         return 0 if dryrun == 0 and build == 0 else 1
     finally:
         server.stop()

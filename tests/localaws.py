@@ -108,7 +108,7 @@ def seed_account(region: str = REGION) -> dict[str, str]:
     """Create a small account (parent AMIs, networks, IAM, a KMS key, a bucket) and return its ids.
 
     The names match the placeholders of the reference harness, so one config file can be put to
-    ParallelCluster and to pcimage.
+    ParallelCluster and to pcimage; HPC_PARENT_AMI is pcimage's own addition.
     """
     import boto3
 
@@ -138,6 +138,15 @@ def seed_account(region: str = REGION) -> dict[str, str]:
     )["Policy"]
     key = kms.create_key(Description="image build key")["KeyMetadata"]
 
+    # A parent AMI of the account's own, as an HPC team would keep one: captured from an
+    # instance of the Amazon Linux 2 AMI.
+    instance = ec2.run_instances(ImageId=MOTO_AMI_X86, MinCount=1, MaxCount=1, InstanceType="c5.xlarge")
+    instance_id = instance["Instances"][0]["InstanceId"]
+    hpc_parent = ec2.create_image(
+        InstanceId=instance_id, Name="hpc-parent-x86_64", Description="HPC base image (Amazon Linux 2)"
+    )["ImageId"]
+    ec2.terminate_instances(InstanceIds=[instance_id])
+
     bucket = "image-build-test-bucket"
     if region == "us-east-1":
         s3.create_bucket(Bucket=bucket)
@@ -150,6 +159,7 @@ def seed_account(region: str = REGION) -> dict[str, str]:
         "ACCOUNT_ID": boto3.client("sts", region_name=region).get_caller_identity()["Account"],
         "PARENT_AMI_X86": MOTO_AMI_X86,
         "PARENT_AMI_ARM": MOTO_AMI_ARM,
+        "HPC_PARENT_AMI": hpc_parent,
         "VPC_ID": default_vpc,
         "SUBNET_ID": subnet["SubnetId"],
         "SECURITY_GROUP_ID": group["GroupId"],
