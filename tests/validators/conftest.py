@@ -1,0 +1,66 @@
+"""Fixtures for calling the built-in validators directly on normalized config dicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from localaws import seed_account
+
+from pcimage.api_adapter.aws import AwsAccess
+from pcimage.engine import ValidationContext
+
+
+@pytest.fixture(scope="module")
+def world(local_aws):
+    """A seeded account shared by the tests of one module; returns the ids of what it holds.
+
+    Resetting and seeding moto takes about five seconds, so these tests share one account per
+    module. They only add resources of their own (an AMI, a bucket) and never change seeded ones.
+    """
+    local_aws.reset()
+    return seed_account()
+
+
+@pytest.fixture
+def context(world):
+    """A validation context for us-east-1 whose AWS access goes to the seeded local account."""
+    return ValidationContext(region=world["REGION"], aws=AwsAccess(world["REGION"]))
+
+
+@pytest.fixture
+def ec2(world):
+    """A boto3 EC2 client on the seeded local account, to add resources a test needs."""
+    import boto3
+
+    return boto3.client("ec2", region_name=world["REGION"])
+
+
+@pytest.fixture
+def official_ami(world, ec2):
+    """An x86_64 AMI described as a ParallelCluster official AMI, created from the x86 parent."""
+    instance = ec2.run_instances(ImageId=world["PARENT_AMI_X86"], MinCount=1, MaxCount=1)["Instances"][0]
+    image = ec2.create_image(
+        InstanceId=instance["InstanceId"],
+        Name="aws-parallelcluster-3.16.1-amzn2-hvm-x86_64",
+        Description="AWS ParallelCluster AMI for alinux2, kernel-4.14, lustre-2.10.8, efa-1.44.0",
+    )
+    return image["ImageId"]
+
+
+@pytest.fixture
+def make_config(world):
+    """Build a normalized config: x86 parent AMI and c5.xlarge, with `Build` keys and sections added."""
+
+    def build_config(build=None, **sections):
+        config = {
+            "Build": {
+                "InstanceType": "c5.xlarge",
+                "ParentImage": world["PARENT_AMI_X86"],
+                "Imds": {"ImdsSupport": "v2.0"},
+                **(build or {}),
+            }
+        }
+        config.update(sections)
+        return config
+
+    return build_config
