@@ -70,7 +70,7 @@ def build_image(
     if offline and not dryrun:
         raise BadRequestError("offline mode only supports a dryrun; set dryrun to true or leave offline mode")
 
-    region = _resolve_region(region, image_configuration, offline=offline)
+    region = _resolve_region(region, image_configuration)
     if not image_configuration or (isinstance(image_configuration, str) and not image_configuration.strip()):
         raise BadRequestError("configuration is required and cannot be empty")
     _check_image_id(image_id)
@@ -149,13 +149,14 @@ def _parse_options(suppress_validators: Iterable[str] | None, level: str | Level
         raise BadRequestError(f"{level!r} is not one of ['INFO', 'WARNING', 'ERROR']") from None
 
 
-def _resolve_region(requested: str | None, configuration: str | bytes, *, offline: bool) -> str:
+def _resolve_region(requested: str | None, configuration: str | bytes) -> str:
     """Pick the region as ParallelCluster does: the request, then the config's Region, then boto3."""
     configured = _configured_region(configuration)
     if requested and configured and requested != configured:
         raise BadRequestError("region is set in both parameter and configuration and conflicts.")
 
-    region = requested or configured or (None if offline else default_region())
+    # boto3's default comes from the environment and config files: no AWS call, so offline too.
+    region = requested or configured or default_region()
     if not region:
         raise BadRequestError("region needs to be set")
     if region not in SUPPORTED_REGIONS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -29,14 +30,42 @@ def local_aws():
             os.environ[name] = value
 
 
+def _seed(local_aws):
+    local_aws.reset()
+    local_aws.world = seed_account()
+    return local_aws.world
+
+
 @pytest.fixture
 def world(local_aws):
     """A fresh seeded account for one test; returns the ids of what it holds."""
-    local_aws.reset()
-    return seed_account()
+    return _seed(local_aws)
+
+
+@pytest.fixture
+def shared_world(local_aws):
+    """The seeded account as the previous test left it, seeded once if it never was.
+
+    Resetting and seeding takes seconds, so tests that only read the account, or that create
+    resources under names no other test uses (see `image_id`), share one.
+    """
+    return getattr(local_aws, "world", None) or _seed(local_aws)
+
+
+@pytest.fixture
+def image_id(request):
+    """An image id that no other test uses, so tests on the shared account do not collide."""
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    return f"img-{digest}"
 
 
 @pytest.fixture
 def render_config(world):
-    """Fill `${NAME}` placeholders in a config text with the seeded account's ids."""
+    """Fill `${NAME}` placeholders in a config text with the fresh account's ids."""
     return lambda text: render(text, world)
+
+
+@pytest.fixture
+def render_shared(shared_world):
+    """Fill `${NAME}` placeholders in a config text with the shared account's ids."""
+    return lambda text: render(text, shared_world)
