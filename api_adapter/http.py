@@ -160,7 +160,7 @@ class _JSONBodyValidator(JSONRequestBodyValidator):
 _VALIDATOR_MAP = {
     **VALIDATOR_MAP,
     "parameter": _ParameterValidator,
-    "body": MediaTypeDict({"*/*json": _JSONBodyValidator}),
+    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": _JSONBodyValidator}),
 }
 
 
