@@ -64,3 +64,46 @@ def make_config(world):
         return config
 
     return build_config
+
+
+class StubbedAws:
+    """AWS access whose clients return canned responses from botocore Stubbers, for cases moto cannot seed.
+
+    Each client is bound to a closed local port, so a request the test did not stub fails
+    inside botocore (UnStubbedResponseError) and never leaves the machine.
+    """
+
+    def __init__(self, region: str = "us-east-1"):
+        self.region = region
+        self.cache: dict = {}
+        self._clients: dict = {}
+        self._stubbers: dict = {}
+
+    def client(self, service_name: str):
+        if service_name not in self._clients:
+            import boto3
+            from botocore.stub import Stubber
+
+            service = boto3.client(
+                service_name,
+                region_name=self.region,
+                endpoint_url="http://127.0.0.1:9",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            stubber = Stubber(service)
+            stubber.activate()
+            self._clients[service_name] = service
+            self._stubbers[service_name] = stubber
+        return self._clients[service_name]
+
+    def stub(self, service_name: str):
+        """Return the Stubber of `service_name`, to queue responses with add_response/add_client_error."""
+        self.client(service_name)
+        return self._stubbers[service_name]
+
+
+@pytest.fixture
+def stubbed_aws():
+    """A context whose AWS clients are botocore Stubbers; queue responses on `.aws.stub(name)`."""
+    return ValidationContext(region="us-east-1", aws=StubbedAws("us-east-1"))

@@ -153,10 +153,107 @@ def test_parent_ami_described_once(make_config, context):
     config = volume_size(make_config, 5)
     calls = []
     context.aws.client("ec2").meta.events.register(
-        "before-call.ec2.DescribeImages", lambda **kwargs: calls.append(kwargs["params"])
+        "provide-client-params.ec2.DescribeImages", lambda **kwargs: calls.append(kwargs["params"])
     )
 
     compatibility(config, context)
     list(AMIVolumeSizeValidator().validate(config, context))
 
     assert len(calls) == 1
+
+
+def stub_image(context, ami_id, **image):
+    record = {"ImageId": ami_id, "Architecture": "x86_64", **image}
+    context.aws.stub("ec2").add_response("describe_images", {"Images": [record]}, {"ImageIds": [ami_id]})
+
+
+def test_volume_checked_against_larger_ami(make_config, stubbed_aws):
+    root = [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 50}}]
+    stub_image(stubbed_aws, "ami-0aaaaaaaaaaaaaaaa", BlockDeviceMappings=root)
+    small = make_config({"ParentImage": "ami-0aaaaaaaaaaaaaaaa"}, Image={"RootVolume": {"Size": 25}})
+    large = make_config({"ParentImage": "ami-0aaaaaaaaaaaaaaaa"}, Image={"RootVolume": {"Size": 50}})
+
+    small_findings = list(AMIVolumeSizeValidator().validate(small, stubbed_aws))
+    large_findings = list(AMIVolumeSizeValidator().validate(large, stubbed_aws))
+
+    assert [finding.message for finding in small_findings] == [
+        "Root volume size 25 GB is less than the minimum required size 50 GB that equals parent ami volume size."
+    ]
+    assert large_findings == []
+
+
+def test_ami_without_block_devices_reports_exception(make_config, stubbed_aws):
+    stub_image(stubbed_aws, "ami-0bbbbbbbbbbbbbbbb")
+    config = make_config({"ParentImage": "ami-0bbbbbbbbbbbbbbbb"}, Image={"RootVolume": {"Size": 25}})
+
+    findings = list(AMIVolumeSizeValidator().validate(config, stubbed_aws))
+
+    # ParallelCluster indexes the missing mapping list and reports the TypeError's text.
+    assert findings == [Finding(Level.ERROR, "'NoneType' object is not subscriptable", SIZE_PATH)]
+
+
+def test_image_builder_arn_resolved_to_ami(make_config, stubbed_aws):
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1"
+    stubbed_aws.aws.stub("imagebuilder").add_response(
+        "get_image",
+        {"image": {"outputResources": {"amis": [{"image": "ami-0cccccccccccccccc"}]}}},
+        {"imageBuildVersionArn": arn},
+    )
+    root = [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 30}}]
+    stub_image(stubbed_aws, "ami-0cccccccccccccccc", BlockDeviceMappings=root)
+    config = make_config({"ParentImage": arn}, Image={"RootVolume": {"Size": 20}})
+
+    findings = list(AMIVolumeSizeValidator().validate(config, stubbed_aws))
+
+    assert [finding.message for finding in findings] == [
+        "Root volume size 20 GB is less than the minimum required size 30 GB that equals parent ami volume size."
+    ]
+
+
+def test_image_builder_image_without_ami_is_invalid(make_config, stubbed_aws):
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/pending/1.0.0/1"
+    stubbed_aws.aws.stub("imagebuilder").add_response(
+        "get_image", {"image": {"outputResources": {"amis": []}}}, {"imageBuildVersionArn": arn}
+    )
+    stubbed_aws.aws.stub("ec2").add_response(
+        "describe_instance_type_offerings", {"InstanceTypeOfferings": [{"InstanceType": "c5.xlarge"}]}
+    )
+    stubbed_aws.aws.stub("ec2").add_response(
+        "describe_instance_types",
+        {"InstanceTypes": [{"InstanceType": "c5.xlarge", "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]}}]},
+    )
+
+    findings = compatibility(make_config({"ParentImage": arn}), stubbed_aws)
+
+    # The AMI id is None, which botocore rejects before sending; that counts as an invalid image.
+    assert findings == [Finding(Level.ERROR, f"Invalid image '{arn}'.", PARENT_IMAGE_PATH)]
+
+
+def test_offering_failure_replaces_other_messages(make_config, stubbed_aws):
+    stubbed_aws.aws.stub("ec2").add_client_error(
+        "describe_images", "InvalidAMIID.NotFound", "The image id '[ami-12345678]' does not exist"
+    )
+    stubbed_aws.aws.stub("ec2").add_client_error(
+        "describe_instance_type_offerings", "RequestLimitExceeded", "Request limit exceeded."
+    )
+
+    findings = compatibility(make_config({"ParentImage": "ami-12345678"}), stubbed_aws)
+
+    # "Invalid image" was found first, but ParallelCluster keeps only the uncaught error's text.
+    assert findings == [Finding(Level.ERROR, "Request limit exceeded.", INSTANCE_TYPE_PATH)]
+
+
+def test_i386_architecture_left_out(make_config, stubbed_aws):
+    stub_image(stubbed_aws, "ami-0dddddddddddddddd", Architecture="arm64")
+    stubbed_aws.aws.stub("ec2").add_response(
+        "describe_instance_type_offerings", {"InstanceTypeOfferings": [{"InstanceType": "t2.micro"}]}
+    )
+    stubbed_aws.aws.stub("ec2").add_response(
+        "describe_instance_types",
+        {"InstanceTypes": [{"InstanceType": "t2.micro", "ProcessorInfo": {"SupportedArchitectures": ["i386", "x86_64"]}}]},
+    )
+
+    findings = compatibility(make_config({"InstanceType": "t2.micro", "ParentImage": "ami-0dddddddddddddddd"}), stubbed_aws)
+
+    assert len(findings) == 1
+    assert "instance type t2.micro chosen (['x86_64'])" in findings[0].message
