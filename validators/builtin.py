@@ -2,7 +2,7 @@
 
 The list order is ParallelCluster 3.16.1's run order for an image configuration, which is also
 the order of the messages it returns: a post-order walk over Image, Build, DevSettings and
-DeploymentSettings, then the root's own checks.
+DeploymentSettings, then the root's own checks, then the URL checks.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .imagebuilder import AMIVolumeSizeValidator, ComponentsValidator, InstanceT
 from .kms import KmsKeyIdEncryptedValidator, KmsKeyValidator
 from .networking import LambdaFunctionsVpcConfigValidator, SecurityGroupsAndSubnetValidator, SecurityGroupsValidator
 from .s3 import S3BucketRegionValidator, S3BucketValidator
+from .urls import UrlValidator
 
 
 @hookimpl
@@ -49,4 +50,6 @@ def pcimage_validators() -> list[Validator]:
         AMIVolumeSizeValidator(),
         S3BucketValidator(),
         S3BucketRegionValidator(),
+        # ParallelCluster runs the URL checks concurrently and appends their results last.
+        UrlValidator(),
     ]
