@@ -1,0 +1,781 @@
+"""The CloudFormation template that builds one image with EC2 Image Builder.
+
+`render_template` is a pure function: every AWS fact it needs (the parent AMI's root device and
+size) arrives as a `ParentImageInfo`, so the template can be rendered and checked offline. The
+resources, names and tags follow AWS ParallelCluster 3.16.1's image build stack. The component
+documents are pcimage's own, shorter versions of ParallelCluster's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+from .errors import BadRequestError
+
+# Tag keys that mark what pcimage (and ParallelCluster) built.
+IMAGE_ID_TAG = "parallelcluster:image_id"
+IMAGE_NAME_TAG = "parallelcluster:image_name"
+VERSION_TAG = "parallelcluster:version"
+BUILD_LOG_TAG = "parallelcluster:build_log"
+BUILD_STATUS_TAG = "parallelcluster:build_status"
+
+RESOURCE_NAME_PREFIX = "ParallelClusterImage"
+IAM_PATH = "/parallelcluster/"
+ROOT_VOLUME_TYPE = "gp3"
+# GiB added to the parent AMI's root volume when Image.RootVolume.Size is not set. ParallelCluster
+# 3.12.0 added 32, and 3.16.1 (`PCLUSTER_RESERVED_VOLUME_SIZE`) adds 37.
+RESERVED_VOLUME_SIZE = 37
+AMI_NAME_SUFFIX = " {{ imagebuilder:buildDate }}"
+# Working directory of the build, as ParallelCluster 3.16.1 sets it on the image recipe.
+WORKING_DIRECTORY = "/opt/parallelcluster/tmp"
+
+# Limits of the AWS::ImageBuilder resource schemas (cfn-lint 1.58 copy of the CloudFormation
+# registry) and of CloudFormation itself.
+MAX_RESOURCE_NAME_LENGTH = 128
+MAX_AMI_NAME_LENGTH = 127
+AMI_NAME_PATTERN = re.compile(r"^[-_A-Za-z0-9{][-_A-Za-z0-9\s:{}\.]+[-_A-Za-z0-9}]$")
+COMPONENT_ARN_PATTERN = re.compile(
+    r"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws(?:-[a-z-]+)?|third-party):component/[a-z0-9-_]+/"
+    r"(?:(?:([0-9]+|x)\.([0-9]+|x)\.([0-9]+|x))|(?:[0-9]+\.[0-9]+\.[0-9]+/[0-9]+))$"
+)
+MIN_VOLUME_SIZE = 1
+MAX_VOLUME_SIZE = 16000
+MAX_PARAMETER_VALUE_BYTES = 4096
+LAUNCH_PERMISSION_KEYS = ("UserIds", "UserGroups", "OrganizationArns", "OrganizationalUnitArns")
+
+# Cinc (the open-source build of Chef) as ParallelCluster 3.16.1 installs it.
+CINC_VERSION = "19.3.14"
+DEFAULT_CINC_INSTALLER = (
+    "https://${AWS::Region}-aws-parallelcluster.s3.${AWS::Region}.${AWS::URLSuffix}/archives/cinc/cinc-install-1.4.0.sh"
+)
+DEFAULT_COOKBOOK_URL = (
+    "https://${AWS::Region}-aws-parallelcluster.s3.${AWS::Region}.${AWS::URLSuffix}"
+    "/parallelcluster/${CfnParamCookbookVersion}/cookbooks/aws-parallelcluster-cookbook-${CfnParamCookbookVersion}.tgz"
+)
+
+# The stack's UUID, the last part of its id: it makes the names of shared resources unique.
+_STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+
+
+@dataclass(frozen=True)
+class ParentImageInfo:
+    """The parent AMI facts the template needs, read from EC2 DescribeImages."""
+
+    ami_id: str
+    root_device_name: str
+    root_volume_size: int  # GiB
+    architecture: str
+    description: str = ""
+
+
+def recipe_name(image_id: str) -> str:
+    """Return the image recipe name, which also names the Image Builder log group.
+
+    ParallelCluster cuts the name at 1024 characters, but Image Builder accepts at most 128, so
+    pcimage cuts it at 128. Two image ids that share their first 107 characters then share a
+    recipe name, and the second build fails while the first one's recipe exists.
+    """
+    return f"{RESOURCE_NAME_PREFIX}-{image_id}"[:MAX_RESOURCE_NAME_LENGTH]
+
+
+def build_log_group(image_id: str) -> str:
+    """Return the CloudWatch log group that Image Builder writes the build log to."""
+    return f"/aws/imagebuilder/{recipe_name(image_id)}"
+
+
+def image_name(image_id: str, config: Mapping[str, Any]) -> str:
+    """Return Image.Name, or the image id when the name is absent or empty."""
+    return _get(config, "Image", "Name") or image_id
+
+
+def base_version(version: str) -> str:
+    """Return the MAJOR.MINOR.PATCH prefix of `version`, the form Image Builder versions take."""
+    match = re.match(r"^(\d+\.\d+\.\d+)", version)
+    if not match:
+        raise ValueError(f"version {version!r} does not start with MAJOR.MINOR.PATCH: pass a release such as 3.16.1")
+    return match.group(1)
+
+
+def render_template(
+    image_id: str,
+    config: Mapping[str, Any],
+    *,
+    parent_image: ParentImageInfo,
+    version: str,
+) -> dict[str, Any]:
+    """Render the CloudFormation template that builds `image_id` from a normalized image config.
+
+    `version` is the ParallelCluster release the image is built for (pcimage passes 3.16.1): it
+    goes into the AMI tags and picks the released cookbook, and Image Builder resources get its
+    MAJOR.MINOR.PATCH part. Raises BadRequestError when the config would give a template that
+    Image Builder rejects, for example an AMI name longer than 127 characters.
+
+    TODO: the stack still lacks ParallelCluster's cleanup machinery (SNS topic, Lambda function
+    that tags the AMI `parallelcluster:build_status=available` and deletes the stack) and the S3
+    artifacts (uploaded config, `s3_bucket`, `s3_image_dir` and `build_config` tags). Until it
+    has them, a finished build leaves its stack in place, and its AMI is never marked available, so
+    the image stays BUILD_IN_PROGRESS.
+    """
+    build = config["Build"]
+    recipe_version = base_version(version)
+    tags = _build_tags(image_id, config)
+    resources: dict[str, Any] = {}
+
+    instance_profile_name = _add_iam_resources(resources, build, tags)
+    resources["InfrastructureConfiguration"] = _infrastructure_configuration(config, tags, instance_profile_name)
+    recipe_components = _add_components(resources, config, tags, recipe_version)
+    resources["ImageRecipe"] = _image_recipe(image_id, config, tags, recipe_version, recipe_components, parent_image)
+    resources["DistributionConfiguration"] = _distribution_configuration(image_id, config, tags, version)
+    resources[RESOURCE_NAME_PREFIX] = {
+        "Type": "AWS::ImageBuilder::Image",
+        "Properties": {
+            "ImageRecipeArn": {"Ref": "ImageRecipe"},
+            "InfrastructureConfigurationArn": {"Ref": "InfrastructureConfiguration"},
+            "DistributionConfigurationArn": {"Ref": "DistributionConfiguration"},
+            "EnhancedImageMetadataEnabled": False,
+            "Tags": tags,
+        },
+    }
+
+    template: dict[str, Any] = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"pcimage build of image {image_id} with EC2 Image Builder",
+    }
+    if "ParallelClusterComponent" in resources:
+        template["Parameters"] = _parameters(config, version)
+    template["Resources"] = resources
+    return template
+
+
+# -- Tags --------------------------------------------------------------------------------------- #
+
+
+def _build_tags(image_id: str, config: Mapping[str, Any]) -> dict[str, str]:
+    """Return Build.Tags plus the image id and name, as a map: a repeated key keeps its last value."""
+    tags = _tag_map(_get(config, "Build", "Tags", default=()))
+    tags[IMAGE_ID_TAG] = image_id
+    tags[IMAGE_NAME_TAG] = image_name(image_id, config)
+    return tags
+
+
+def _ami_tags(image_id: str, config: Mapping[str, Any], version: str) -> dict[str, Any]:
+    tags: dict[str, Any] = _tag_map(_get(config, "Image", "Tags", default=()))
+    tags[IMAGE_NAME_TAG] = image_name(image_id, config)
+    tags[VERSION_TAG] = version
+    tags[IMAGE_ID_TAG] = image_id
+    tags[BUILD_LOG_TAG] = {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{build_log_group(image_id)}"
+    }
+    return tags
+
+
+def _tag_map(tags: Iterable[Mapping[str, str]]) -> dict[str, Any]:
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+# -- IAM and infrastructure --------------------------------------------------------------------- #
+
+
+def _add_iam_resources(resources: dict[str, Any], build: Mapping[str, Any], tags: Mapping[str, str]) -> Any:
+    """Add the instance role and profile the build needs, and return the instance profile name to use.
+
+    A user's InstanceProfile is used as is. A user's InstanceRole gets a generated profile.
+    Otherwise both the role and the profile are generated.
+    """
+    user_role = _get(build, "Iam", "InstanceRole")
+    user_profile = _get(build, "Iam", "InstanceProfile")
+    if user_profile and not user_role:
+        return _arn_resource_name(user_profile)
+
+    if user_role:
+        profile_roles: list[Any] = [_arn_resource_name(user_role)]
+    else:
+        resources["InstanceRole"] = _instance_role(build, tags)
+        profile_roles = [{"Ref": "InstanceRole"}]
+
+    resources["InstanceProfile"] = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {
+            "InstanceProfileName": _stack_unique_name(RESOURCE_NAME_PREFIX),
+            "Path": IAM_PATH,
+            "Roles": profile_roles,
+        },
+    }
+    return {"Ref": "InstanceProfile"}
+
+
+def _instance_role(build: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    managed_policies: list[Any] = [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/EC2InstanceProfileForImageBuilder"},
+    ]
+    managed_policies += [item["Policy"] for item in _get(build, "Iam", "AdditionalIamPolicies", default=())]
+
+    # The tag component tags the new AMI from the test instance, and script components hosted on
+    # S3 are downloaded with the instance's credentials.
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags", "ec2:ModifyImageAttribute"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}::image/*"},
+        }
+    ]
+    for component in build.get("Components") or ():
+        if component["Type"] == "script" and _url_scheme(component["Value"]) == "s3":
+            statements.append(_s3_get_object_statement(component["Value"]))
+
+    properties: dict[str, Any] = {
+        "RoleName": _stack_unique_name(RESOURCE_NAME_PREFIX),
+        "Path": IAM_PATH,
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": {"Fn::Sub": "ec2.${AWS::URLSuffix}"}},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+        "ManagedPolicyArns": managed_policies,
+        "Policies": [
+            {
+                "PolicyName": "InstanceRoleInlinePolicy",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }
+        ],
+        "Tags": _tag_list(tags),
+    }
+    boundary = _get(build, "Iam", "PermissionsBoundary")
+    if boundary:
+        properties["PermissionsBoundary"] = boundary
+    return {"Type": "AWS::IAM::Role", "Properties": properties}
+
+
+def _s3_get_object_statement(url: str) -> dict[str, Any]:
+    parsed = urlparse(url)
+    object_path = f"{parsed.netloc}/{parsed.path.lstrip('/')}"
+    # Fn::Join rather than Fn::Sub, so a `${` in the object key stays literal.
+    return {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", object_path]]},
+    }
+
+
+def _infrastructure_configuration(
+    config: Mapping[str, Any], tags: Mapping[str, str], instance_profile_name: Any
+) -> dict[str, Any]:
+    build = config["Build"]
+    imds_support = _get(build, "Imds", "ImdsSupport", default="v2.0")
+    properties: dict[str, Any] = {
+        "Name": _stack_unique_name(RESOURCE_NAME_PREFIX),
+        "InstanceProfileName": instance_profile_name,
+        "InstanceTypes": [build["InstanceType"]],
+        "TerminateInstanceOnFailure": _dev_setting(config, "TerminateInstanceOnFailure", True),
+        "InstanceMetadataOptions": {"HttpTokens": "required" if imds_support == "v2.0" else "optional"},
+        "Tags": tags,
+        "ResourceTags": tags,
+    }
+    if build.get("SecurityGroupIds"):
+        properties["SecurityGroupIds"] = list(build["SecurityGroupIds"])
+    if build.get("SubnetId"):
+        properties["SubnetId"] = build["SubnetId"]
+    return {"Type": "AWS::ImageBuilder::InfrastructureConfiguration", "Properties": properties}
+
+
+# -- Components and recipe ---------------------------------------------------------------------- #
+
+
+def _add_components(
+    resources: dict[str, Any], config: Mapping[str, Any], tags: Mapping[str, str], recipe_version: str
+) -> list[dict[str, Any]]:
+    """Add the component resources and return the recipe's component list, in build order.
+
+    The order is ParallelCluster's: OS update, ParallelCluster install, AMI tagging, the user's
+    components in config order, then the test component.
+    """
+    recipe_components: list[dict[str, Any]] = []
+
+    def add(logical_id: str, name: str, description: str, data: Any) -> None:
+        resources[logical_id] = {
+            "Type": "AWS::ImageBuilder::Component",
+            "Properties": {
+                "Name": _stack_unique_name(name),
+                "Version": recipe_version,
+                "Description": description,
+                "Platform": "Linux",
+                "Data": data,
+                "Tags": tags,
+            },
+        }
+        recipe_components.append({"ComponentArn": {"Ref": logical_id}})
+
+    build = config["Build"]
+    pcluster_component = not _dev_setting(config, "DisablePclusterComponent", False)
+
+    if _get(build, "UpdateOsPackages", "Enabled", default=False):
+        disable_kernel_update = _dev_setting(config, "DisableKernelUpdate", False)
+        add(
+            "UpdateOSComponent",
+            f"{RESOURCE_NAME_PREFIX}-UpdateOS",
+            "Update OS and Reboot",
+            _update_os_document(disable_kernel_update),
+        )
+    if pcluster_component:
+        add(
+            "ParallelClusterComponent",
+            RESOURCE_NAME_PREFIX,
+            "Install ParallelCluster software stack",
+            {"Fn::Sub": _parallelcluster_document(config)},
+        )
+    add(
+        "ParallelClusterTagComponent",
+        f"{RESOURCE_NAME_PREFIX}-Tag",
+        "Tag ParallelCluster AMI",
+        _tag_document(),
+    )
+
+    # ParallelCluster leaves script components untagged, but pcimage tags them like every other
+    # Image Builder resource.
+    script_index = 0
+    for position, component in enumerate(build.get("Components") or ()):
+        value = component["Value"]
+        if component["Type"] == "arn":
+            if not COMPONENT_ARN_PATTERN.match(value):
+                raise BadRequestError(
+                    f"Build.Components[{position}].Value {value!r} is not an Image Builder component ARN: "
+                    "expected arn:<partition>:imagebuilder:<region>:<owner>:component/<name>/<version>"
+                )
+            recipe_components.append({"ComponentArn": value})
+            continue
+        script_name = urlparse(value).path.rsplit("/", 1)[-1]
+        add(
+            f"ScriptComponent{script_index}",
+            f"{RESOURCE_NAME_PREFIX}-Script-{script_index}",
+            f"Run the script {script_name} from {value}"[:1024],
+            _script_document(value, script_index),
+        )
+        script_index += 1
+
+    if pcluster_component and not _dev_setting(config, "DisableValidateAndTest", True):
+        add(
+            "ParallelClusterTestComponent",
+            f"{RESOURCE_NAME_PREFIX}-Test",
+            "Test ParallelCluster AMI",
+            _test_document(),
+        )
+    return recipe_components
+
+
+def _image_recipe(
+    image_id: str,
+    config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    recipe_version: str,
+    components: list[dict[str, Any]],
+    parent_image: ParentImageInfo,
+) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ImageBuilder::ImageRecipe",
+        "Properties": {
+            "Name": recipe_name(image_id),
+            "Version": recipe_version,
+            "ParentImage": config["Build"]["ParentImage"],
+            "WorkingDirectory": WORKING_DIRECTORY,
+            "Components": components,
+            "BlockDeviceMappings": [
+                {"DeviceName": parent_image.root_device_name, "Ebs": _root_volume(config, parent_image)},
+            ],
+            "Tags": tags,
+        },
+    }
+
+
+def _root_volume(config: Mapping[str, Any], parent_image: ParentImageInfo) -> dict[str, Any]:
+    root_volume = _get(config, "Image", "RootVolume", default={})
+    size = root_volume.get("Size")
+    if size is None:
+        size = parent_image.root_volume_size + RESERVED_VOLUME_SIZE
+    elif not MIN_VOLUME_SIZE <= size <= MAX_VOLUME_SIZE:
+        raise BadRequestError(
+            f"Image.RootVolume.Size {size} is invalid: Image Builder accepts "
+            f"{MIN_VOLUME_SIZE} to {MAX_VOLUME_SIZE} GiB"
+        )
+
+    ebs: dict[str, Any] = {
+        "VolumeSize": size,
+        "VolumeType": ROOT_VOLUME_TYPE,
+        "Encrypted": bool(root_volume.get("Encrypted", False)),
+    }
+    if root_volume.get("KmsKeyId"):
+        ebs["KmsKeyId"] = root_volume["KmsKeyId"]
+    return ebs
+
+
+# -- Distribution ------------------------------------------------------------------------------- #
+
+
+def _distribution_configuration(
+    image_id: str, config: Mapping[str, Any], tags: Mapping[str, str], version: str
+) -> dict[str, Any]:
+    ami_distribution: dict[str, Any] = {
+        "Name": _ami_name(image_id, config),
+        "AmiTags": _ami_tags(image_id, config, version),
+    }
+    launch_permission = _launch_permission(config)
+    if launch_permission is not None:
+        ami_distribution["LaunchPermissionConfiguration"] = launch_permission
+
+    distributions = [
+        {"Region": region, "AmiDistributionConfiguration": ami_distribution} for region in _distribution_regions(config)
+    ]
+    return {
+        "Type": "AWS::ImageBuilder::DistributionConfiguration",
+        "Properties": {
+            "Name": _stack_unique_name(RESOURCE_NAME_PREFIX),
+            "Distributions": distributions,
+            "Tags": tags,
+        },
+    }
+
+
+def _ami_name(image_id: str, config: Mapping[str, Any]) -> str:
+    name = image_name(image_id, config) + AMI_NAME_SUFFIX
+    source = "Image.Name" if _get(config, "Image", "Name") else "the image id (Image.Name is not set)"
+    if len(name) > MAX_AMI_NAME_LENGTH:
+        limit = MAX_AMI_NAME_LENGTH - len(AMI_NAME_SUFFIX)
+        raise BadRequestError(
+            f"AMI name {name!r} is {len(name)} characters, more than the {MAX_AMI_NAME_LENGTH} Image Builder "
+            f"accepts: it is built from {source}, so set Image.Name to at most {limit} characters"
+        )
+    if not AMI_NAME_PATTERN.match(name):
+        raise BadRequestError(
+            f"AMI name {name!r} is invalid: it is built from {source}, which may contain only letters, digits, "
+            "spaces and the characters - _ . : { }, and must start and end with a letter, digit, - or _"
+        )
+    return name
+
+
+def _distribution_regions(config: Mapping[str, Any]) -> list[Any]:
+    """Return DistributionConfiguration.Regions without blanks and repeats, or the stack's region.
+
+    ParallelCluster puts the regions in a set, so its order varies from run to run. pcimage keeps
+    the order of the config.
+    """
+    text = _get(config, "DevSettings", "DistributionConfiguration", "Regions") or ""
+    regions = list(dict.fromkeys(region.strip() for region in text.split(",") if region.strip()))
+    return regions or [{"Ref": "AWS::Region"}]
+
+
+def _launch_permission(config: Mapping[str, Any]) -> dict[str, list[str]] | None:
+    text = _get(config, "DevSettings", "DistributionConfiguration", "LaunchPermission")
+    if not text:
+        return None
+
+    where = "DevSettings.DistributionConfiguration.LaunchPermission"
+    try:
+        permission = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequestError(f"{where} is not valid JSON: {error}") from None
+    expected = "expected a JSON object whose keys are among " + ", ".join(LAUNCH_PERMISSION_KEYS)
+    if not isinstance(permission, dict):
+        raise BadRequestError(f"{where} {text!r} is invalid: {expected}")
+    for key, value in permission.items():
+        if key not in LAUNCH_PERMISSION_KEYS:
+            raise BadRequestError(f"{where} has the unknown key {key!r}: {expected}")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise BadRequestError(f"{where} key {key!r} must be a list of strings, not {json.dumps(value)}")
+    return permission
+
+
+# -- Parameters and Chef attributes ------------------------------------------------------------- #
+
+
+def _parameters(config: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """Return the parameters the ParallelCluster component reads through Fn::Sub.
+
+    User values reach the component document through parameters, so Fn::Sub never has to escape
+    a `${` inside them.
+    """
+    chef_attributes = chef_attributes_json(config)
+    size = len(chef_attributes.encode())
+    if size > MAX_PARAMETER_VALUE_BYTES:
+        raise BadRequestError(
+            f"the Chef attributes built from DevSettings.Cookbook.ExtraChefAttributes are {size} bytes, more than "
+            f"the {MAX_PARAMETER_VALUE_BYTES} bytes of a CloudFormation parameter value: shorten ExtraChefAttributes"
+        )
+    return {
+        "CfnParamCookbookVersion": {"Type": "String", "Default": version, "Description": "Cookbook version"},
+        "CfnParamChefCookbook": {
+            "Type": "String",
+            "Default": _get(config, "DevSettings", "Cookbook", "ChefCookbook") or "",
+            "Description": "Cookbook archive URL (https or s3), or empty for the released cookbook",
+        },
+        "CfnParamCincInstaller": {
+            "Type": "String",
+            "Default": _dev_setting(config, "CincInstallerUrl", "") or "",
+            "Description": "Cinc installer URL, or empty for the installer ParallelCluster hosts",
+        },
+        "CfnParamChefDnaJson": {"Type": "String", "Default": chef_attributes, "Description": "Chef attributes"},
+    }
+
+
+def chef_attributes_json(config: Mapping[str, Any]) -> str:
+    """Return the Chef attributes JSON the install component passes to cinc-client, keys sorted.
+
+    The `cluster` object contains pcimage's defaults. DevSettings.Cookbook.ExtraChefAttributes may
+    add keys at any level, and a key it sets under `cluster` replaces the default.
+    """
+    extra_text = _get(config, "DevSettings", "Cookbook", "ExtraChefAttributes") or ""
+    extra: dict[str, Any] = {}
+    if extra_text:
+        where = "DevSettings.Cookbook.ExtraChefAttributes"
+        try:
+            extra = json.loads(extra_text)
+        except json.JSONDecodeError as error:
+            raise BadRequestError(f"{where} is not valid JSON: {error}") from None
+        if not isinstance(extra, dict) or not isinstance(extra.get("cluster", {}), dict):
+            raise BadRequestError(f"{where} {extra_text!r} is invalid: expected a JSON object whose 'cluster' is an object")
+
+    cluster = {
+        "base_os": "{{ build.OperatingSystemName.outputs.stdout }}",
+        "region": "{{ build.AWSRegion.outputs.stdout }}",
+        "custom_node_package": _dev_setting(config, "NodePackage", "") or "",
+        "custom_awsbatchcli_package": _dev_setting(config, "AwsBatchCliPackage", "") or "",
+        "disable_kernel_update": "true" if _dev_setting(config, "DisableKernelUpdate", False) else "false",
+        "is_official_ami_build": "false",
+        "nvidia": {"enabled": "no"},
+        "slurm_patches_s3_archive": "",
+    }
+    cluster.update(extra.get("cluster", {}))
+    attributes = {**extra, "cluster": cluster}
+    return json.dumps(attributes, sort_keys=True)
+
+
+# -- Component documents ------------------------------------------------------------------------ #
+#
+# AWSTOE documents (schemaVersion 1.0) built as data and written out as YAML. A document given to
+# Fn::Sub may use `${...}` only for template parameters and pseudo parameters, so its shell code
+# writes variables as `$NAME`. The other documents avoid `${` too, because cfn-lint reports it
+# in a string that is not under Fn::Sub.
+#
+# NOTE: these documents are checked for structure and shell syntax only, and none has run on a
+# build instance yet.
+
+# Prints the ParallelCluster name of the operating system, for example alinux2023 or ubuntu2204.
+_OS_NAME_SCRIPT = """\
+. /etc/os-release
+case "$ID" in
+  amzn) echo "alinux$VERSION_ID" ;;
+  ubuntu) echo "ubuntu$(echo "$VERSION_ID" | tr -d .)" ;;
+  rhel|rocky) echo "$ID$(echo "$VERSION_ID" | cut -d. -f1)" ;;
+  *) echo "unsupported operating system: $ID $VERSION_ID" >&2; exit 1 ;;
+esac
+"""
+
+_IMDS_TOKEN = 'TOKEN=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)\n'
+
+
+def _bash_step(name: str, script: str) -> dict[str, Any]:
+    return {"name": name, "action": "ExecuteBash", "inputs": {"commands": [LiteralScalarString(script)]}}
+
+
+def _document(name: str, description: str, phases: list[dict[str, Any]]) -> str:
+    yaml = YAML()
+    yaml.width = 4096  # never fold a long URL or command line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    yaml.dump({"name": name, "description": description, "schemaVersion": 1.0, "phases": phases}, stream)
+    return stream.getvalue()
+
+
+def _update_os_document(disable_kernel_update: bool) -> str:
+    if disable_kernel_update:
+        apt_hold = "apt-mark hold $(dpkg -l 'linux-*' | awk '/^ii/ {print $2}' | grep -E '^linux-(aws|image|headers|modules)')\n"
+        rpm_exclude = " --exclude='kernel*'"
+    else:
+        apt_hold = ""
+        rpm_exclude = ""
+    script = (
+        "set -euxo pipefail\n"
+        "if command -v apt-get >/dev/null; then\n"
+        "  export DEBIAN_FRONTEND=noninteractive\n"
+        "  apt-get update\n"
+        f"  {apt_hold}"
+        "  apt-get -y upgrade\n"
+        "elif command -v dnf >/dev/null; then\n"
+        f"  dnf -y upgrade{rpm_exclude}\n"
+        "else\n"
+        f"  yum -y update{rpm_exclude}\n"
+        "fi\n"
+    )
+    steps = [
+        _bash_step("UpdateOS", script),
+        {"name": "Reboot", "action": "Reboot", "onFailure": "Abort", "maxAttempts": 2, "inputs": {"delaySeconds": 10}},
+    ]
+    return _document(
+        "ParallelClusterUpdateOS",
+        "Update the operating system packages, then reboot",
+        [{"name": "build", "steps": steps}],
+    )
+
+
+def _parallelcluster_document(config: Mapping[str, Any]) -> str:
+    """Return the install document: Cinc, the ParallelCluster cookbook, then one Chef run."""
+    cookbook_archive = "/etc/chef/aws-parallelcluster-cookbook.tgz"
+    cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
+    if _url_scheme(cookbook) == "s3":
+        # The instance downloads from S3 with its own credentials, whereas ParallelCluster bakes in
+        # a presigned URL that expires an hour after the template is rendered.
+        download_cookbook = {
+            "name": "DownloadCookbook",
+            "action": "S3Download",
+            # Quoted, so the URL that Fn::Sub puts in stays one YAML string.
+            "inputs": [{"source": DoubleQuotedScalarString("${CfnParamChefCookbook}"), "destination": cookbook_archive}],
+        }
+    else:
+        download_cookbook = _bash_step(
+            "DownloadCookbook",
+            "set -euxo pipefail\n"
+            f'COOKBOOK_URL="{DEFAULT_COOKBOOK_URL}"\n'
+            '[ -n "${CfnParamChefCookbook}" ] && COOKBOOK_URL="${CfnParamChefCookbook}"\n'
+            f'curl --retry 3 -fsSL -o {cookbook_archive} "$COOKBOOK_URL"\n',
+        )
+
+    steps = [
+        _bash_step("OperatingSystemName", _OS_NAME_SCRIPT),
+        _bash_step("AWSRegion", "echo ${AWS::Region}\n"),
+        _bash_step(
+            "InstallCinc",
+            "set -euxo pipefail\n"
+            f'CINC_URL="{DEFAULT_CINC_INSTALLER}"\n'
+            '[ -n "${CfnParamCincInstaller}" ] && CINC_URL="${CfnParamCincInstaller}"\n'
+            f'curl --retry 3 -fsSL "$CINC_URL" | bash -s -- -v {CINC_VERSION}\n',
+        ),
+        download_cookbook,
+        _bash_step(
+            "InstallCookbook",
+            "set -euxo pipefail\n"
+            "mkdir -p /etc/chef /etc/parallelcluster\n"
+            "# The archive's top folder contains cookbooks/, which lands in /etc/chef/cookbooks.\n"
+            f"tar -xzf {cookbook_archive} -C /etc/chef --strip-components 1\n"
+            "grep -Eq \"^version +['\\\"]${CfnParamCookbookVersion}['\\\"]\" "
+            "/etc/chef/cookbooks/aws-parallelcluster-entrypoints/metadata.rb "
+            '|| echo "WARNING: the cookbook is not version ${CfnParamCookbookVersion}"\n'
+            "echo \"cookbook_path ['/etc/chef/cookbooks']\" > /etc/chef/client.rb\n"
+            "cat > /etc/parallelcluster/image_dna.json <<'PCIMAGE_CHEF_ATTRIBUTES'\n"
+            "${CfnParamChefDnaJson}\n"
+            "PCIMAGE_CHEF_ATTRIBUTES\n",
+        ),
+        _bash_step(
+            "RunChef",
+            "set -euxo pipefail\n"
+            "cd /etc/chef\n"
+            "cinc-client --local-mode --config /etc/chef/client.rb --log_level info --no-color "
+            "--json-attributes /etc/parallelcluster/image_dna.json "
+            "--override-runlist aws-parallelcluster-entrypoints::install\n",
+        ),
+    ]
+    return _document(
+        "ParallelClusterInstall",
+        "Install the ParallelCluster software stack with Cinc",
+        [{"name": "build", "steps": steps}],
+    )
+
+
+def _tag_document() -> str:
+    """Return the document whose test phase tags the new AMI with its OS and kernel version.
+
+    The test instance runs from the new AMI, so the instance metadata names that AMI. A failed
+    tagging only prints a warning, as in ParallelCluster.
+    """
+    steps = [
+        _bash_step("AmiId", _IMDS_TOKEN + 'curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/ami-id\n'),
+        _bash_step(
+            "AWSRegion",
+            _IMDS_TOKEN + 'curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/placement/region\n',
+        ),
+        _bash_step("OperatingSystemName", _OS_NAME_SCRIPT),
+        _bash_step(
+            "TagAmi",
+            "aws ec2 create-tags --region {{ test.AWSRegion.outputs.stdout }} "
+            "--resources {{ test.AmiId.outputs.stdout }} "
+            '--tags "Key=parallelcluster:os,Value={{ test.OperatingSystemName.outputs.stdout }}" '
+            '"Key=parallelcluster:kernel_version,Value=$(uname -r)" '
+            '|| echo "WARNING: could not tag AMI {{ test.AmiId.outputs.stdout }}"\n',
+        ),
+    ]
+    return _document(
+        "ParallelClusterTag",
+        "Tag the ParallelCluster AMI with its OS and kernel version",
+        [{"name": "test", "steps": steps}],
+    )
+
+
+def _script_document(url: str, index: int) -> str:
+    """Return the document that downloads the script at `url` (https or s3) and runs it as root."""
+    path = f"/var/tmp/pcimage-script-{index}"
+    download_action = "S3Download" if _url_scheme(url) == "s3" else "WebDownload"
+    steps = [
+        {"name": "DownloadScript", "action": download_action, "inputs": [{"source": url, "destination": path}]},
+        _bash_step("RunScript", f"set -ex\nchmod +x {path}\n{path}\n"),
+    ]
+    return _document(f"ParallelClusterScript{index}", "Download a script and run it", [{"name": "build", "steps": steps}])
+
+
+def _test_document() -> str:
+    script = (
+        "set -ex\n"
+        "cinc-client --version\n"
+        "test -s /etc/parallelcluster/image_dna.json\n"
+    )
+    return _document(
+        "ParallelClusterTest",
+        "Check that the ParallelCluster install left Cinc and its attributes",
+        [{"name": "test", "steps": [_bash_step("CheckInstall", script)]}],
+    )
+
+
+# -- Helpers ------------------------------------------------------------------------------------ #
+
+
+def _get(mapping: Mapping[str, Any] | None, *keys: str, default: Any = None) -> Any:
+    """Return the value under `keys` in nested mappings, or `default` where a key is absent or null."""
+    value: Any = mapping
+    for key in keys:
+        if not isinstance(value, Mapping) or value.get(key) is None:
+            return default
+        value = value[key]
+    return value
+
+
+def _dev_setting(config: Mapping[str, Any], key: str, default: Any) -> Any:
+    return _get(config, "DevSettings", key, default=default)
+
+
+def _stack_unique_name(name: str) -> dict[str, Any]:
+    """Return `<name>-<stack UUID>`, the name ParallelCluster gives resources that need one per stack."""
+    return {"Fn::Join": ["-", [name, _STACK_UUID]]}
+
+
+def _arn_resource_name(arn: str) -> str:
+    """Return the last `/` segment of an IAM ARN: the role or instance profile name without its path."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def _url_scheme(url: str) -> str:
+    return urlparse(url).scheme
