@@ -20,9 +20,9 @@ from .s3 import S3BucketRegionValidator, S3BucketValidator
 from .urls import UrlValidator
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def pcimage_validators() -> list[Validator]:
-    """Return one instance of each built-in validator, in run order."""
+    """Return one instance of each built-in validator, in run order, ahead of other plugins."""
     return [
         # Image.RootVolume
         KmsKeyIdEncryptedValidator(),

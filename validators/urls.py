@@ -54,7 +54,8 @@ class UrlValidator:
     """
 
     type = "UrlValidator"
-    needs_aws = True
+    # The scheme and form checks need no network, so an offline run keeps them and skips the fetch.
+    needs_aws = False
 
     def __init__(
         self,
@@ -88,6 +89,11 @@ class UrlValidator:
             return [
                 Finding(Level.ERROR, f"The value '{url}' is not a valid URL, choose URL with 'https' or 's3' prefix.", path)
             ]
+
+        if context.offline:
+            if scheme == "s3" and not _S3_URL.match(url):
+                return [Finding(Level.ERROR, f"s3 url '{url}' is invalid.", path)]
+            return []
 
         retries = 0
         while True:

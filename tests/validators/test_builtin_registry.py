@@ -37,6 +37,8 @@ OFFLINE_TYPES = {
     "ExtraChefAttributesValidator",
     "CliAttributeOverridesValidator",
     "EbsVolumeTypeSizeValidator",
+    # Offline it checks only the URL's form; the fetch is skipped inside the validator.
+    "UrlValidator",
 }
 
 
@@ -113,4 +115,17 @@ def test_offline_run_keeps_local_checks(failing_config):
     assert [message.type for message in report.messages] == [
         "KmsKeyIdEncryptedValidator",
         "SecurityGroupsAndSubnetValidator",
+    ]
+
+
+def test_offline_url_check_keeps_form_errors():
+    text = (
+        "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-12345678\n"
+        "DevSettings:\n  NodePackage: ftp://example/node.tgz\n  Cookbook:\n    ChefCookbook: s3://missing-object-is-not-checked/x.tgz\n"
+    )
+
+    report = validate_config(text, context=ValidationContext(offline=True), failure_level="INFO")
+
+    assert [(m.type, m.level.name, m.dotted_path) for m in report.messages] == [
+        ("UrlValidator", "ERROR", "DevSettings.NodePackage")
     ]
