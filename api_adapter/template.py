@@ -130,7 +130,7 @@ def render_template(
     tags = _build_tags(image_id, config)
     resources: dict[str, Any] = {}
 
-    instance_profile_name = _add_iam_resources(resources, build, tags)
+    instance_profile_name = _add_iam_resources(resources, config, tags)
     resources["InfrastructureConfiguration"] = _infrastructure_configuration(config, tags, instance_profile_name)
     recipe_components = _add_components(resources, config, tags, recipe_version)
     resources["ImageRecipe"] = _image_recipe(image_id, config, tags, recipe_version, recipe_components, parent_image)
@@ -189,21 +189,21 @@ def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 # -- IAM and infrastructure --------------------------------------------------------------------- #
 
 
-def _add_iam_resources(resources: dict[str, Any], build: Mapping[str, Any], tags: Mapping[str, str]) -> Any:
+def _add_iam_resources(resources: dict[str, Any], config: Mapping[str, Any], tags: Mapping[str, str]) -> Any:
     """Add the instance role and profile the build needs, and return the instance profile name to use.
 
     A user's InstanceProfile is used as is. A user's InstanceRole gets a generated profile.
     Otherwise both the role and the profile are generated.
     """
-    user_role = _get(build, "Iam", "InstanceRole")
-    user_profile = _get(build, "Iam", "InstanceProfile")
+    user_role = _get(config, "Build", "Iam", "InstanceRole")
+    user_profile = _get(config, "Build", "Iam", "InstanceProfile")
     if user_profile and not user_role:
         return _arn_resource_name(user_profile)
 
     if user_role:
         profile_roles: list[Any] = [_arn_resource_name(user_role)]
     else:
-        resources["InstanceRole"] = _instance_role(build, tags)
+        resources["InstanceRole"] = _instance_role(config, tags)
         profile_roles = [{"Ref": "InstanceRole"}]
 
     resources["InstanceProfile"] = {
@@ -217,15 +217,16 @@ def _add_iam_resources(resources: dict[str, Any], build: Mapping[str, Any], tags
     return {"Ref": "InstanceProfile"}
 
 
-def _instance_role(build: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+def _instance_role(config: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    build = config["Build"]
     managed_policies: list[Any] = [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/EC2InstanceProfileForImageBuilder"},
     ]
     managed_policies += [item["Policy"] for item in _get(build, "Iam", "AdditionalIamPolicies", default=())]
 
-    # The tag component tags the new AMI from the test instance, and script components hosted on
-    # S3 are downloaded with the instance's credentials.
+    # The tag component tags the new AMI from the test instance. Script components and a custom
+    # cookbook hosted on S3 are downloaded with the instance's credentials.
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
@@ -236,6 +237,9 @@ def _instance_role(build: Mapping[str, Any], tags: Mapping[str, str]) -> dict[st
     for component in build.get("Components") or ():
         if component["Type"] == "script" and _url_scheme(component["Value"]) == "s3":
             statements.append(_s3_get_object_statement(component["Value"]))
+    cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
+    if _url_scheme(cookbook) == "s3" and not _dev_setting(config, "DisablePclusterComponent", False):
+        statements.append(_s3_get_object_statement(cookbook))
 
     properties: dict[str, Any] = {
         "RoleName": _stack_unique_name(RESOURCE_NAME_PREFIX),
@@ -640,7 +644,8 @@ def _parallelcluster_document(config: Mapping[str, Any]) -> str:
     cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
     if _url_scheme(cookbook) == "s3":
         # The instance downloads from S3 with its own credentials, whereas ParallelCluster bakes in
-        # a presigned URL that expires an hour after the template is rendered.
+        # a presigned URL that expires an hour after the template is rendered. A generated role
+        # gets s3:GetObject on the archive, but a user's InstanceRole or InstanceProfile needs it.
         download_cookbook = {
             "name": "DownloadCookbook",
             "action": "S3Download",

@@ -281,6 +281,28 @@ def test_role_reads_s3_script_components_only():
     ]
 
 
+def test_role_reads_s3_cookbook():
+    template = render(CONFIGS["custom cookbook from s3 with tests"])
+
+    statements = properties(template, "InstanceRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statements[1:] == [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": {
+                "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", "image-build-bucket/cookbooks/custom.tgz"]]
+            },
+        }
+    ]
+
+
+def test_role_skips_https_cookbook():
+    template = render(CONFIGS["custom cookbook from https"])
+
+    statements = properties(template, "InstanceRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert len(statements) == 1
+
+
 def test_user_role_gets_profile():
     template = render(CONFIGS["instance role"])
 
