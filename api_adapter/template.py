@@ -3,12 +3,11 @@
 `render_template` is a pure function: every AWS fact it needs (the parent AMI's root device and
 size) arrives as a `ParentImageInfo`, so the template can be rendered and checked offline. The
 resources, names and tags follow AWS ParallelCluster 3.16.1's image build stack. The component
-documents are pcimage's own, shorter versions of ParallelCluster's.
+documents come from `components.py`.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -16,9 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
-
+from .components import (
+    install_check_document,
+    parallelcluster_document,
+    script_document,
+    tag_document,
+    update_os_document,
+)
 from .errors import BadRequestError
 
 # Tag keys that mark what pcimage (and ParallelCluster) built.
@@ -51,16 +54,6 @@ MIN_VOLUME_SIZE = 1
 MAX_VOLUME_SIZE = 16000
 MAX_PARAMETER_VALUE_BYTES = 4096
 LAUNCH_PERMISSION_KEYS = ("UserIds", "UserGroups", "OrganizationArns", "OrganizationalUnitArns")
-
-# Cinc (the open-source build of Chef) as ParallelCluster 3.16.1 installs it.
-CINC_VERSION = "19.3.14"
-DEFAULT_CINC_INSTALLER = (
-    "https://${AWS::Region}-aws-parallelcluster.s3.${AWS::Region}.${AWS::URLSuffix}/archives/cinc/cinc-install-1.4.0.sh"
-)
-DEFAULT_COOKBOOK_URL = (
-    "https://${AWS::Region}-aws-parallelcluster.s3.${AWS::Region}.${AWS::URLSuffix}"
-    "/parallelcluster/${CfnParamCookbookVersion}/cookbooks/aws-parallelcluster-cookbook-${CfnParamCookbookVersion}.tgz"
-)
 
 # The stack's UUID, the last part of its id: it makes the names of shared resources unique.
 _STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
@@ -337,20 +330,21 @@ def _add_components(
             "UpdateOSComponent",
             f"{RESOURCE_NAME_PREFIX}-UpdateOS",
             "Update OS and Reboot",
-            _update_os_document(disable_kernel_update),
+            update_os_document(disable_kernel_update),
         )
     if pcluster_component:
+        cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
         add(
             "ParallelClusterComponent",
             RESOURCE_NAME_PREFIX,
             "Install ParallelCluster software stack",
-            {"Fn::Sub": _parallelcluster_document(config)},
+            {"Fn::Sub": parallelcluster_document(_url_scheme(cookbook) == "s3")},
         )
     add(
         "ParallelClusterTagComponent",
         f"{RESOURCE_NAME_PREFIX}-Tag",
         "Tag ParallelCluster AMI",
-        _tag_document(),
+        tag_document(),
     )
 
     # ParallelCluster leaves script components untagged, but pcimage tags them like every other
@@ -371,7 +365,7 @@ def _add_components(
             f"ScriptComponent{script_index}",
             f"{RESOURCE_NAME_PREFIX}-Script-{script_index}",
             f"Run the script {script_name} from {value}"[:1024],
-            _script_document(value, script_index),
+            script_document(value, script_index),
         )
         script_index += 1
 
@@ -380,7 +374,7 @@ def _add_components(
             "ParallelClusterTestComponent",
             f"{RESOURCE_NAME_PREFIX}-Test",
             "Test ParallelCluster AMI",
-            _test_document(),
+            install_check_document(),
         )
     return recipe_components
 
@@ -568,191 +562,6 @@ def chef_attributes_json(config: Mapping[str, Any]) -> str:
     cluster.update(extra.get("cluster", {}))
     attributes = {**extra, "cluster": cluster}
     return json.dumps(attributes, sort_keys=True)
-
-
-# -- Component documents ------------------------------------------------------------------------ #
-#
-# AWSTOE documents (schemaVersion 1.0) built as data and written out as YAML. A document given to
-# Fn::Sub may use `${...}` only for template parameters and pseudo parameters, so its shell code
-# writes variables as `$NAME`. The other documents avoid `${` too, because cfn-lint reports it
-# in a string that is not under Fn::Sub.
-#
-# NOTE: these documents are checked for structure and shell syntax only, and none has run on a
-# build instance yet.
-
-# Prints the ParallelCluster name of the operating system, for example alinux2023 or ubuntu2204.
-_OS_NAME_SCRIPT = """\
-. /etc/os-release
-case "$ID" in
-  amzn) echo "alinux$VERSION_ID" ;;
-  ubuntu) echo "ubuntu$(echo "$VERSION_ID" | tr -d .)" ;;
-  rhel|rocky) echo "$ID$(echo "$VERSION_ID" | cut -d. -f1)" ;;
-  *) echo "unsupported operating system: $ID $VERSION_ID" >&2; exit 1 ;;
-esac
-"""
-
-_IMDS_TOKEN = 'TOKEN=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)\n'
-
-
-def _bash_step(name: str, script: str) -> dict[str, Any]:
-    return {"name": name, "action": "ExecuteBash", "inputs": {"commands": [LiteralScalarString(script)]}}
-
-
-def _document(name: str, description: str, phases: list[dict[str, Any]]) -> str:
-    yaml = YAML()
-    yaml.width = 4096  # never fold a long URL or command line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    stream = io.StringIO()
-    yaml.dump({"name": name, "description": description, "schemaVersion": 1.0, "phases": phases}, stream)
-    return stream.getvalue()
-
-
-def _update_os_document(disable_kernel_update: bool) -> str:
-    if disable_kernel_update:
-        apt_hold = "apt-mark hold $(dpkg -l 'linux-*' | awk '/^ii/ {print $2}' | grep -E '^linux-(aws|image|headers|modules)')\n"
-        rpm_exclude = " --exclude='kernel*'"
-    else:
-        apt_hold = ""
-        rpm_exclude = ""
-    script = (
-        "set -euxo pipefail\n"
-        "if command -v apt-get >/dev/null; then\n"
-        "  export DEBIAN_FRONTEND=noninteractive\n"
-        "  apt-get update\n"
-        f"  {apt_hold}"
-        "  apt-get -y upgrade\n"
-        "elif command -v dnf >/dev/null; then\n"
-        f"  dnf -y upgrade{rpm_exclude}\n"
-        "else\n"
-        f"  yum -y update{rpm_exclude}\n"
-        "fi\n"
-    )
-    steps = [
-        _bash_step("UpdateOS", script),
-        {"name": "Reboot", "action": "Reboot", "onFailure": "Abort", "maxAttempts": 2, "inputs": {"delaySeconds": 10}},
-    ]
-    return _document(
-        "ParallelClusterUpdateOS",
-        "Update the operating system packages, then reboot",
-        [{"name": "build", "steps": steps}],
-    )
-
-
-def _parallelcluster_document(config: Mapping[str, Any]) -> str:
-    """Return the install document: Cinc, the ParallelCluster cookbook, then one Chef run."""
-    cookbook_archive = "/etc/chef/aws-parallelcluster-cookbook.tgz"
-    cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
-    if _url_scheme(cookbook) == "s3":
-        # The instance downloads from S3 with its own credentials, whereas ParallelCluster bakes in
-        # a presigned URL that expires an hour after the template is rendered. A generated role
-        # gets s3:GetObject on the archive, but a user's InstanceRole or InstanceProfile needs it.
-        download_cookbook = {
-            "name": "DownloadCookbook",
-            "action": "S3Download",
-            # Quoted, so the URL that Fn::Sub puts in stays one YAML string.
-            "inputs": [{"source": DoubleQuotedScalarString("${CfnParamChefCookbook}"), "destination": cookbook_archive}],
-        }
-    else:
-        download_cookbook = _bash_step(
-            "DownloadCookbook",
-            "set -euxo pipefail\n"
-            f'COOKBOOK_URL="{DEFAULT_COOKBOOK_URL}"\n'
-            '[ -n "${CfnParamChefCookbook}" ] && COOKBOOK_URL="${CfnParamChefCookbook}"\n'
-            f'curl --retry 3 -fsSL -o {cookbook_archive} "$COOKBOOK_URL"\n',
-        )
-
-    steps = [
-        _bash_step("OperatingSystemName", _OS_NAME_SCRIPT),
-        _bash_step("AWSRegion", "echo ${AWS::Region}\n"),
-        _bash_step(
-            "InstallCinc",
-            "set -euxo pipefail\n"
-            f'CINC_URL="{DEFAULT_CINC_INSTALLER}"\n'
-            '[ -n "${CfnParamCincInstaller}" ] && CINC_URL="${CfnParamCincInstaller}"\n'
-            f'curl --retry 3 -fsSL "$CINC_URL" | bash -s -- -v {CINC_VERSION}\n',
-        ),
-        download_cookbook,
-        _bash_step(
-            "InstallCookbook",
-            "set -euxo pipefail\n"
-            "mkdir -p /etc/chef /etc/parallelcluster\n"
-            "# The archive's top folder contains cookbooks/, which lands in /etc/chef/cookbooks.\n"
-            f"tar -xzf {cookbook_archive} -C /etc/chef --strip-components 1\n"
-            "grep -Eq \"^version +['\\\"]${CfnParamCookbookVersion}['\\\"]\" "
-            "/etc/chef/cookbooks/aws-parallelcluster-entrypoints/metadata.rb "
-            '|| echo "WARNING: the cookbook is not version ${CfnParamCookbookVersion}"\n'
-            "echo \"cookbook_path ['/etc/chef/cookbooks']\" > /etc/chef/client.rb\n"
-            "cat > /etc/parallelcluster/image_dna.json <<'PCIMAGE_CHEF_ATTRIBUTES'\n"
-            "${CfnParamChefDnaJson}\n"
-            "PCIMAGE_CHEF_ATTRIBUTES\n",
-        ),
-        _bash_step(
-            "RunChef",
-            "set -euxo pipefail\n"
-            "cd /etc/chef\n"
-            "cinc-client --local-mode --config /etc/chef/client.rb --log_level info --no-color "
-            "--json-attributes /etc/parallelcluster/image_dna.json "
-            "--override-runlist aws-parallelcluster-entrypoints::install\n",
-        ),
-    ]
-    return _document(
-        "ParallelClusterInstall",
-        "Install the ParallelCluster software stack with Cinc",
-        [{"name": "build", "steps": steps}],
-    )
-
-
-def _tag_document() -> str:
-    """Return the document whose test phase tags the new AMI with its OS and kernel version.
-
-    The test instance runs from the new AMI, so the instance metadata names that AMI. A failed
-    tagging only prints a warning, as in ParallelCluster.
-    """
-    steps = [
-        _bash_step("AmiId", _IMDS_TOKEN + 'curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/ami-id\n'),
-        _bash_step(
-            "AWSRegion",
-            _IMDS_TOKEN + 'curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/placement/region\n',
-        ),
-        _bash_step("OperatingSystemName", _OS_NAME_SCRIPT),
-        _bash_step(
-            "TagAmi",
-            "aws ec2 create-tags --region {{ test.AWSRegion.outputs.stdout }} "
-            "--resources {{ test.AmiId.outputs.stdout }} "
-            '--tags "Key=parallelcluster:os,Value={{ test.OperatingSystemName.outputs.stdout }}" '
-            '"Key=parallelcluster:kernel_version,Value=$(uname -r)" '
-            '|| echo "WARNING: could not tag AMI {{ test.AmiId.outputs.stdout }}"\n',
-        ),
-    ]
-    return _document(
-        "ParallelClusterTag",
-        "Tag the ParallelCluster AMI with its OS and kernel version",
-        [{"name": "test", "steps": steps}],
-    )
-
-
-def _script_document(url: str, index: int) -> str:
-    """Return the document that downloads the script at `url` (https or s3) and runs it as root."""
-    path = f"/var/tmp/pcimage-script-{index}"
-    download_action = "S3Download" if _url_scheme(url) == "s3" else "WebDownload"
-    steps = [
-        {"name": "DownloadScript", "action": download_action, "inputs": [{"source": url, "destination": path}]},
-        _bash_step("RunScript", f"set -ex\nchmod +x {path}\n{path}\n"),
-    ]
-    return _document(f"ParallelClusterScript{index}", "Download a script and run it", [{"name": "build", "steps": steps}])
-
-
-def _test_document() -> str:
-    script = (
-        "set -ex\n"
-        "cinc-client --version\n"
-        "test -s /etc/parallelcluster/image_dna.json\n"
-    )
-    return _document(
-        "ParallelClusterTest",
-        "Check that the ParallelCluster install left Cinc and its attributes",
-        [{"name": "test", "steps": [_bash_step("CheckInstall", script)]}],
-    )
 
 
 # -- Helpers ------------------------------------------------------------------------------------ #
