@@ -8,6 +8,7 @@ They are pcimage's own, shorter versions of ParallelCluster 3.16.1's documents, 
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,6 +44,16 @@ case "$ID" in
 esac
 """
 
+# Stops the apt timers, whose runs would hold the dpkg lock during the build, and turns off
+# unattended upgrades in the AMI, as ParallelCluster 3.16.1 does on Ubuntu.
+_DISABLE_APT_UPDATES = (
+    "flock /var/lib/apt/daily_lock systemctl disable --now "
+    "apt-daily.timer apt-daily.service apt-daily-upgrade.timer apt-daily-upgrade.service "
+    '|| echo "WARNING: could not disable the apt timers"\n'
+    "printf 'APT::Periodic::Update-Package-Lists \"0\";\\nAPT::Periodic::Unattended-Upgrade \"0\";\\n' "
+    "> /etc/apt/apt.conf.d/51pcluster-unattended-upgrades\n"
+)
+
 _IMDS_TOKEN = 'TOKEN=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)\n'
 
 
@@ -70,6 +81,7 @@ def update_os_document(disable_kernel_update: bool) -> str:
         "set -euxo pipefail\n"
         "if command -v apt-get >/dev/null; then\n"
         "  export DEBIAN_FRONTEND=noninteractive\n"
+        f"{textwrap.indent(_DISABLE_APT_UPDATES, '  ')}"
         "  apt-get update\n"
         f"  {apt_hold}"
         "  apt-get -y upgrade\n"
@@ -91,7 +103,8 @@ def update_os_document(disable_kernel_update: bool) -> str:
 
 
 def parallelcluster_document(cookbook_from_s3: bool) -> str:
-    """Return the install document: Cinc, the ParallelCluster cookbook, then one Chef run.
+    """Return the install document: Cinc, the ParallelCluster cookbook, one Chef run, then the
+    cookbook's AMI cleanup.
 
     `cookbook_from_s3` is whether DevSettings.Cookbook.ChefCookbook is an s3:// URL.
     """
@@ -119,11 +132,21 @@ def parallelcluster_document(cookbook_from_s3: bool) -> str:
         _bash_step("OperatingSystemName", _OS_NAME_SCRIPT),
         _bash_step("AWSRegion", "echo ${AWS::Region}\n"),
         _bash_step(
+            "DisableAptUpdates",
+            "set -euxo pipefail\n"
+            "# The OS update component has done this already when it ran.\n"
+            'if [ "${CfnParamUpdateOsAndReboot}" = "false" ] && command -v apt-get >/dev/null; then\n'
+            f"{textwrap.indent(_DISABLE_APT_UPDATES, '  ')}"
+            "fi\n",
+        ),
+        _bash_step(
             "InstallCinc",
             "set -euxo pipefail\n"
             f'CINC_URL="{DEFAULT_CINC_INSTALLER}"\n'
             '[ -n "${CfnParamCincInstaller}" ] && CINC_URL="${CfnParamCincInstaller}"\n'
-            f'curl --retry 3 -fsSL "$CINC_URL" | bash -s -- -v {CINC_VERSION}\n',
+            f'CINC_VERSION="{CINC_VERSION}"\n'
+            '[ -n "${CfnParamCincVersion}" ] && CINC_VERSION="${CfnParamCincVersion}"\n'
+            'curl --retry 3 -fsSL "$CINC_URL" | bash -s -- -v "$CINC_VERSION"\n',
         ),
         download_cookbook,
         _bash_step(
@@ -148,6 +171,9 @@ def parallelcluster_document(cookbook_from_s3: bool) -> str:
             "--json-attributes /etc/parallelcluster/image_dna.json "
             "--override-runlist aws-parallelcluster-entrypoints::install\n",
         ),
+        # The cookbook installs ami_cleanup.sh, which removes cloud-init state, SSH host keys,
+        # temporary files and logs from the build instance before the AMI is taken.
+        _bash_step("CleanUpAmi", 'set -euxo pipefail\n/usr/local/sbin/ami_cleanup.sh "${CfnParamIsOfficialAmiBuild}"\n'),
     ]
     return _document(
         "ParallelClusterInstall",

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .components import (
+    CINC_VERSION,
     install_check_document,
     parallelcluster_document,
     script_document,
@@ -54,6 +55,9 @@ MIN_VOLUME_SIZE = 1
 MAX_VOLUME_SIZE = 16000
 MAX_PARAMETER_VALUE_BYTES = 4096
 LAUNCH_PERMISSION_KEYS = ("UserIds", "UserGroups", "OrganizationArns", "OrganizationalUnitArns")
+CLI_ATTRIBUTE_OVERRIDES = "DevSettings.CliAttributeOverrides"
+# Characters that end or expand a double-quoted bash string, or end a double-quoted YAML string.
+SHELL_UNSAFE_CHARACTERS = frozenset('"$`\\\n\r')
 
 # The stack's UUID, the last part of its id: it makes the names of shared resources unique.
 _STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
@@ -143,6 +147,9 @@ def render_template(
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"pcimage build of image {image_id} with EC2 Image Builder",
     }
+    # ParallelCluster declares its parameters even without the install component. pcimage leaves
+    # them out then, because no other component reads them and cfn-lint warns (W2001) about
+    # unused parameters.
     if "ParallelClusterComponent" in resources:
         template["Parameters"] = _parameters(config, version)
     template["Resources"] = resources
@@ -506,37 +513,138 @@ def _launch_permission(config: Mapping[str, Any]) -> dict[str, list[str]] | None
 def _parameters(config: Mapping[str, Any], version: str) -> dict[str, Any]:
     """Return the parameters the ParallelCluster component reads through Fn::Sub.
 
-    User values reach the component document through parameters, so Fn::Sub never has to escape
-    a `${` inside them.
+    They are ParallelCluster 3.16.1's parameters with its defaults, except that an s3:// cookbook
+    stays an s3:// URL. User values reach the component document through parameters, so Fn::Sub
+    never has to escape a `${` inside them. Raises BadRequestError for a value that is over the
+    CloudFormation size limit or that the install script cannot quote.
     """
-    chef_attributes = chef_attributes_json(config)
-    size = len(chef_attributes.encode())
+    overrides = _cli_attribute_overrides(config)
+    attributes = chef_attributes(config)
+    chef_attributes_text = json.dumps(attributes, sort_keys=True)
+    size = len(chef_attributes_text.encode())
     if size > MAX_PARAMETER_VALUE_BYTES:
         raise BadRequestError(
             f"the Chef attributes built from DevSettings.Cookbook.ExtraChefAttributes are {size} bytes, more than "
             f"the {MAX_PARAMETER_VALUE_BYTES} bytes of a CloudFormation parameter value: shorten ExtraChefAttributes"
         )
+    cookbook = _get(config, "DevSettings", "Cookbook", "ChefCookbook") or ""
+    update_os = _get(config, "Build", "UpdateOsPackages", "Enabled", default=False)
+    official_build = _official_build_text(attributes["cluster"]["is_official_ami_build"])
+
+    # The install document puts these values inside double-quoted bash strings, or, for an s3://
+    # cookbook, a double-quoted YAML string.
+    shell_values = {
+        "DevSettings.Cookbook.ChefCookbook": cookbook,
+        f"{CLI_ATTRIBUTE_OVERRIDES} key 'cinc_installer_url'": overrides["cinc_installer_url"],
+        f"{CLI_ATTRIBUTE_OVERRIDES} key 'cinc_version'": overrides["cinc_version"],
+        "DevSettings.Cookbook.ExtraChefAttributes key 'cluster.is_official_ami_build'": official_build,
+    }
+    for where, value in shell_values.items():
+        _check_parameter_value(where, value)
+
     return {
         "CfnParamCookbookVersion": {"Type": "String", "Default": version, "Description": "Cookbook version"},
         "CfnParamChefCookbook": {
             "Type": "String",
-            "Default": _get(config, "DevSettings", "Cookbook", "ChefCookbook") or "",
+            "Default": cookbook,
             "Description": "Cookbook archive URL (https or s3), or empty for the released cookbook",
         },
         "CfnParamCincInstaller": {
             "Type": "String",
-            "Default": _dev_setting(config, "CincInstallerUrl", "") or "",
+            "Default": overrides["cinc_installer_url"],
             "Description": "Cinc installer URL, or empty for the installer ParallelCluster hosts",
         },
-        "CfnParamChefDnaJson": {"Type": "String", "Default": chef_attributes, "Description": "Chef attributes"},
+        "CfnParamCincVersion": {
+            "Type": "String",
+            "Default": overrides["cinc_version"],
+            "Description": f"Cinc client version, or empty for {CINC_VERSION}",
+        },
+        "CfnParamChefDnaJson": {"Type": "String", "Default": chef_attributes_text, "Description": "Chef attributes"},
+        "CfnParamUpdateOsAndReboot": {
+            "Type": "String",
+            "Default": "true" if update_os else "false",
+            "Description": "Whether the OS update component runs before the ParallelCluster component (true or false)",
+        },
+        "CfnParamIsOfficialAmiBuild": {
+            "Type": "String",
+            "Default": official_build,
+            "Description": "Argument of the cookbook's ami_cleanup.sh: true for an official ParallelCluster AMI",
+        },
     }
 
 
-def chef_attributes_json(config: Mapping[str, Any]) -> str:
-    """Return the Chef attributes JSON the install component passes to cinc-client, keys sorted.
+def _cli_attribute_overrides(config: Mapping[str, Any]) -> dict[str, str]:
+    """Return the Cinc installer URL and version from DevSettings.CliAttributeOverrides, "" where unset.
 
-    The `cluster` object contains pcimage's defaults. DevSettings.Cookbook.ExtraChefAttributes may
-    add keys at any level, and a key it sets under `cluster` replaces the default.
+    ParallelCluster 3.16.1 reads only `cinc_installer_url` and `cinc_version` from this JSON object
+    and ignores other keys. A null or empty value counts as unset.
+    """
+    overrides = {"cinc_installer_url": "", "cinc_version": ""}
+    text = _dev_setting(config, "CliAttributeOverrides", "")
+    if not text:
+        return overrides
+
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequestError(f"{CLI_ATTRIBUTE_OVERRIDES} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise BadRequestError(f"{CLI_ATTRIBUTE_OVERRIDES} {text!r} is invalid: expected a JSON object")
+    for key in overrides:
+        value = parsed.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise BadRequestError(
+                f"{CLI_ATTRIBUTE_OVERRIDES} key {key!r} must be a string, not {json.dumps(value)}, "
+                'so write it in quotes, such as {"cinc_version": "18.4.12"}'
+            )
+        overrides[key] = value
+    return overrides
+
+
+def _official_build_text(value: Any) -> str:
+    """Return the CfnParamIsOfficialAmiBuild value for the `cluster.is_official_ami_build` attribute.
+
+    ParallelCluster 3.16.1 passes a false, empty or null value as "false", and a string as it is.
+    pcimage writes other JSON values as JSON text, so true becomes "true".
+    """
+    if not value:
+        return "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _check_parameter_value(where: str, value: str) -> None:
+    size = len(value.encode())
+    if size > MAX_PARAMETER_VALUE_BYTES:
+        raise BadRequestError(
+            f"{where} is {size} bytes, more than the {MAX_PARAMETER_VALUE_BYTES} bytes of a CloudFormation "
+            "parameter value: shorten it"
+        )
+    bad = sorted({char for char in value if char in SHELL_UNSAFE_CHARACTERS})
+    if bad:
+        raise BadRequestError(
+            f"{where} {value!r} is invalid: it contains {' '.join(map(repr, bad))}, which the install script "
+            "cannot quote, so remove them, or percent-encode them in a URL"
+        )
+
+
+def chef_attributes_json(config: Mapping[str, Any]) -> str:
+    """Return the Chef attributes JSON the install component passes to cinc-client, keys sorted."""
+    return json.dumps(chef_attributes(config), sort_keys=True)
+
+
+def chef_attributes(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the Chef attributes the install component passes to cinc-client.
+
+    The `cluster` object contains the keys ParallelCluster 3.16.1 sets, with its defaults, and
+    takes `nvidia` and `lustre` from Build.Installation. pcimage reads `region` on the build
+    instance. ParallelCluster writes the region it renders the template in, which is the same
+    region, because the stack builds there.
+    DevSettings.Cookbook.ExtraChefAttributes may add keys at any level, and a key it sets under
+    `cluster` replaces the default. As in ParallelCluster, a null `cluster` counts as empty.
     """
     extra_text = _get(config, "DevSettings", "Cookbook", "ExtraChefAttributes") or ""
     extra: dict[str, Any] = {}
@@ -546,22 +654,23 @@ def chef_attributes_json(config: Mapping[str, Any]) -> str:
             extra = json.loads(extra_text)
         except json.JSONDecodeError as error:
             raise BadRequestError(f"{where} is not valid JSON: {error}") from None
-        if not isinstance(extra, dict) or not isinstance(extra.get("cluster", {}), dict):
+        if not isinstance(extra, dict) or not isinstance(extra.get("cluster") or {}, dict):
             raise BadRequestError(f"{where} {extra_text!r} is invalid: expected a JSON object whose 'cluster' is an object")
 
+    nvidia = _get(config, "Build", "Installation", "NvidiaSoftware", "Enabled", default=False)
+    lustre = _get(config, "Build", "Installation", "LustreClient", "Enabled", default=True)
     cluster = {
         "base_os": "{{ build.OperatingSystemName.outputs.stdout }}",
         "region": "{{ build.AWSRegion.outputs.stdout }}",
         "custom_node_package": _dev_setting(config, "NodePackage", "") or "",
-        "custom_awsbatchcli_package": _dev_setting(config, "AwsBatchCliPackage", "") or "",
         "disable_kernel_update": "true" if _dev_setting(config, "DisableKernelUpdate", False) else "false",
         "is_official_ami_build": "false",
-        "nvidia": {"enabled": "no"},
+        "lustre": {"enabled": "yes" if lustre else "no"},
+        "nvidia": {"enabled": "yes" if nvidia else "no"},
         "slurm_patches_s3_archive": "",
     }
-    cluster.update(extra.get("cluster", {}))
-    attributes = {**extra, "cluster": cluster}
-    return json.dumps(attributes, sort_keys=True)
+    cluster.update(extra.get("cluster") or {})
+    return {**extra, "cluster": cluster}
 
 
 # -- Helpers ------------------------------------------------------------------------------------ #

@@ -108,7 +108,9 @@ CONFIGS = {
                 "ChefCookbook": "s3://image-build-bucket/cookbooks/custom.tgz",
                 "ExtraChefAttributes": json.dumps({"cluster": {"nvidia": {"enabled": "yes"}}, "extra": {"a": 1}}),
             },
-            "CincInstallerUrl": "https://example.com/install.sh",
+            "CliAttributeOverrides": json.dumps(
+                {"cinc_installer_url": "https://example.com/install.sh", "cinc_version": "18.4.12", "other": 1}
+            ),
             "NodePackage": "https://example.com/node.tgz",
             "DisableValidateAndTest": False,
         }
@@ -117,6 +119,16 @@ CONFIGS = {
         DevSettings={"Cookbook": {"ChefCookbook": "https://example.com/cookbook.tgz"}}
     ),
     "parallelcluster component disabled": config_with(DevSettings={"DisablePclusterComponent": True}),
+    "nvidia without lustre": config_with(
+        Build={"Installation": {"NvidiaSoftware": {"Enabled": True}, "LustreClient": {"Enabled": False}}}
+    ),
+    "official ami build": config_with(
+        Build={"UpdateOsPackages": {"Enabled": True}},
+        DevSettings={
+            "Cookbook": {"ExtraChefAttributes": json.dumps({"cluster": {"is_official_ami_build": True}})},
+            "CliAttributeOverrides": json.dumps({"cinc_version": "18.4.12"}),
+        },
+    ),
     "everything": config_with(
         Image={
             "Name": "everything image",
@@ -218,7 +230,10 @@ def test_minimal_template_resources():
         "CfnParamCookbookVersion",
         "CfnParamChefCookbook",
         "CfnParamCincInstaller",
+        "CfnParamCincVersion",
         "CfnParamChefDnaJson",
+        "CfnParamUpdateOsAndReboot",
+        "CfnParamIsOfficialAmiBuild",
     }
     assert "Outputs" not in template
 
@@ -641,6 +656,7 @@ def test_parameter_defaults():
     assert parameters["CfnParamCookbookVersion"]["Default"] == VERSION
     assert parameters["CfnParamChefCookbook"]["Default"] == "s3://image-build-bucket/cookbooks/custom.tgz"
     assert parameters["CfnParamCincInstaller"]["Default"] == "https://example.com/install.sh"
+    assert parameters["CfnParamCincVersion"]["Default"] == "18.4.12"
 
 
 def test_minimal_parameter_defaults_empty():
@@ -648,6 +664,114 @@ def test_minimal_parameter_defaults_empty():
 
     assert parameters["CfnParamChefCookbook"]["Default"] == ""
     assert parameters["CfnParamCincInstaller"]["Default"] == ""
+    assert parameters["CfnParamCincVersion"]["Default"] == ""
+    assert parameters["CfnParamUpdateOsAndReboot"]["Default"] == "false"
+    assert parameters["CfnParamIsOfficialAmiBuild"]["Default"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "url", "version"),
+    [
+        ({"cinc_installer_url": "https://example.com/cinc.sh"}, "https://example.com/cinc.sh", ""),
+        ({"cinc_version": "18.4.12"}, "", "18.4.12"),
+        ({"cinc_installer_url": None, "cinc_version": ""}, "", ""),
+        ({"chef_version": "18"}, "", ""),
+        ({}, "", ""),
+    ],
+)
+def test_cli_overrides_reach_parameters(overrides, url, version):
+    config = config_with(DevSettings={"CliAttributeOverrides": json.dumps(overrides)})
+
+    parameters = render(config)["Parameters"]
+
+    assert parameters["CfnParamCincInstaller"]["Default"] == url
+    assert parameters["CfnParamCincVersion"]["Default"] == version
+
+
+def test_empty_cli_overrides_ignored():
+    parameters = render(config_with(DevSettings={"CliAttributeOverrides": ""}))["Parameters"]
+
+    assert parameters["CfnParamCincInstaller"]["Default"] == ""
+    assert parameters["CfnParamCincVersion"]["Default"] == ""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ("{not json", "is not valid JSON"),
+        ('["cinc_version"]', "is invalid: expected a JSON object"),
+        ('{"cinc_version": 18}', "key 'cinc_version' must be a string, not 18"),
+        ('{"cinc_installer_url": ["https://example.com/cinc.sh"]}', "key 'cinc_installer_url' must be a string"),
+    ],
+)
+def test_cli_overrides_rejected(overrides, expected):
+    config = config_with(DevSettings={"CliAttributeOverrides": overrides})
+
+    with pytest.raises(BadRequestError) as raised:
+        render(config)
+
+    assert "DevSettings.CliAttributeOverrides" in raised.value.message
+    assert expected in raised.value.message
+
+
+def test_cli_overrides_unused_without_component():
+    config = config_with(DevSettings={"DisablePclusterComponent": True, "CliAttributeOverrides": "{not json"})
+
+    assert "Parameters" not in render(config)
+
+
+@pytest.mark.parametrize(
+    ("dev_settings", "where", "character"),
+    [
+        ({"CliAttributeOverrides": json.dumps({"cinc_installer_url": 'https://example.com/"x'})}, "cinc_installer_url", '"'),
+        ({"CliAttributeOverrides": json.dumps({"cinc_version": "$(reboot)"})}, "cinc_version", "$"),
+        ({"Cookbook": {"ChefCookbook": "https://example.com/`id`.tgz"}}, "ChefCookbook", "`"),
+        ({"Cookbook": {"ChefCookbook": "s3://bucket/a\\b.tgz"}}, "ChefCookbook", "\\"),
+        ({"Cookbook": {"ExtraChefAttributes": json.dumps({"cluster": {"is_official_ami_build": "x\ny"}})}},
+         "is_official_ami_build", "\n"),
+    ],
+)
+def test_unquotable_parameter_value_rejected(dev_settings, where, character):
+    config = config_with(DevSettings=dev_settings)
+
+    with pytest.raises(BadRequestError) as raised:
+        render(config)
+
+    assert where in raised.value.message
+    assert f"it contains {character!r}" in raised.value.message
+
+
+def test_long_cinc_installer_url_rejected():
+    url = "https://example.com/" + "x" * 4096
+    config = config_with(DevSettings={"CliAttributeOverrides": json.dumps({"cinc_installer_url": url})})
+
+    with pytest.raises(BadRequestError) as raised:
+        render(config)
+
+    assert "key 'cinc_installer_url' is 4116 bytes, more than the 4096 bytes" in raised.value.message
+
+
+@pytest.mark.parametrize(("enabled", "expected"), [(True, "true"), (False, "false")])
+def test_update_os_parameter(enabled, expected):
+    config = config_with(Build={"UpdateOsPackages": {"Enabled": enabled}})
+
+    assert render(config)["Parameters"]["CfnParamUpdateOsAndReboot"]["Default"] == expected
+
+
+@pytest.mark.parametrize(
+    ("cluster", "expected"),
+    [
+        ({"is_official_ami_build": "true"}, "true"),
+        ({"is_official_ami_build": True}, "true"),
+        ({"is_official_ami_build": False}, "false"),
+        ({"is_official_ami_build": ""}, "false"),
+        ({}, "false"),
+    ],
+)
+def test_official_ami_build_parameter(cluster, expected):
+    config = config_with(DevSettings={"Cookbook": {"ExtraChefAttributes": json.dumps({"cluster": cluster})}})
+
+    assert render(config)["Parameters"]["CfnParamIsOfficialAmiBuild"]["Default"] == expected
 
 
 def test_chef_attributes_defaults():
@@ -656,10 +780,10 @@ def test_chef_attributes_defaults():
     assert attributes == {
         "cluster": {
             "base_os": "{{ build.OperatingSystemName.outputs.stdout }}",
-            "custom_awsbatchcli_package": "",
             "custom_node_package": "",
             "disable_kernel_update": "false",
             "is_official_ami_build": "false",
+            "lustre": {"enabled": "yes"},
             "nvidia": {"enabled": "no"},
             "region": "{{ build.AWSRegion.outputs.stdout }}",
             "slurm_patches_s3_archive": "",
@@ -675,6 +799,48 @@ def test_chef_attributes_user_keys_win():
     assert attributes["cluster"]["custom_node_package"] == "https://example.com/node.tgz"
     assert attributes["extra"] == {"a": 1}
     assert text == json.dumps(attributes, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    ("installation", "nvidia", "lustre"),
+    [
+        (None, "no", "yes"),
+        ({}, "no", "yes"),
+        ({"NvidiaSoftware": {"Enabled": True}}, "yes", "yes"),
+        ({"LustreClient": {"Enabled": False}}, "no", "no"),
+        ({"NvidiaSoftware": {"Enabled": True}, "LustreClient": {"Enabled": False}}, "yes", "no"),
+        ({"NvidiaSoftware": {"Enabled": False}, "LustreClient": {"Enabled": True}}, "no", "yes"),
+    ],
+)
+def test_installation_reaches_chef_attributes(installation, nvidia, lustre):
+    config = config_with(Build={"Installation": installation}) if installation is not None else MINIMAL
+
+    parameters = render(config)["Parameters"]
+
+    cluster = json.loads(parameters["CfnParamChefDnaJson"]["Default"])["cluster"]
+    assert cluster["nvidia"] == {"enabled": nvidia}
+    assert cluster["lustre"] == {"enabled": lustre}
+
+
+def test_extra_attributes_override_installation():
+    config = config_with(
+        Build={"Installation": {"NvidiaSoftware": {"Enabled": True}}},
+        DevSettings={"Cookbook": {"ExtraChefAttributes": json.dumps({"cluster": {"nvidia": {"enabled": "no"}}})}},
+    )
+
+    cluster = json.loads(chef_attributes_json(config))["cluster"]
+
+    assert cluster["nvidia"] == {"enabled": "no"}
+    assert cluster["lustre"] == {"enabled": "yes"}
+
+
+def test_chef_attributes_null_cluster():
+    config = config_with(DevSettings={"Cookbook": {"ExtraChefAttributes": '{"cluster": null, "extra": 1}'}})
+
+    attributes = json.loads(chef_attributes_json(config))
+
+    assert attributes["extra"] == 1
+    assert attributes["cluster"]["nvidia"] == {"enabled": "no"}
 
 
 @pytest.mark.parametrize("extra", ["[1]", '{"cluster": 3}', "{oops"])
@@ -791,7 +957,8 @@ def test_component_sub_variables_known(text, substituted, received):
 
     if substituted:
         allowed = {"AWS::Region", "AWS::URLSuffix", "CfnParamCookbookVersion", "CfnParamChefCookbook",
-                   "CfnParamCincInstaller", "CfnParamChefDnaJson"}
+                   "CfnParamCincInstaller", "CfnParamCincVersion", "CfnParamChefDnaJson",
+                   "CfnParamUpdateOsAndReboot", "CfnParamIsOfficialAmiBuild"}
         assert variables <= allowed
     else:
         assert variables == set()
@@ -864,3 +1031,82 @@ def test_update_os_holds_kernel_when_asked():
     assert "--exclude='kernel*'" not in plain
     assert "--exclude='kernel*'" in pinned
     assert "apt-mark hold" in pinned
+
+
+def install_steps(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the install document's steps by name, as Image Builder receives them."""
+    text = substitute(properties(template, "ParallelClusterComponent")["Data"]["Fn::Sub"], template)
+    return {step["name"]: step for step in YAML(typ="safe").load(text)["phases"][0]["steps"]}
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            None,
+            "url=https://us-east-1-aws-parallelcluster.s3.us-east-1.amazonaws.com/archives/cinc/cinc-install-1.4.0.sh "
+            "version=19.3.14",
+        ),
+        ({"cinc_installer_url": "https://example.com/cinc.sh"}, "url=https://example.com/cinc.sh version=19.3.14"),
+        ({"cinc_version": "18.4.12"}, "url=https://us-east-1-aws-parallelcluster.s3.us-east-1.amazonaws.com/archives/cinc/"
+         "cinc-install-1.4.0.sh version=18.4.12"),
+        (
+            {"cinc_installer_url": "https://example.com/cinc install.sh", "cinc_version": "latest"},
+            "url=https://example.com/cinc install.sh version=latest",
+        ),
+    ],
+    ids=["defaults", "installer url", "version", "both"],
+)
+def test_install_cinc_step_runs_overrides(tmp_path, overrides, expected):
+    dev_settings = {"CliAttributeOverrides": json.dumps(overrides)} if overrides is not None else {}
+    script = install_steps(render(config_with(DevSettings=dev_settings)))["InstallCinc"]["inputs"]["commands"][0]
+    # The stub curl prints an installer that reports the URL it came from and the -v argument.
+    curl = tmp_path / "curl"
+    curl.write_text('#!/bin/sh\nfor url; do :; done\necho "echo \\"url=$url version=\\$2\\""\n')
+    curl.chmod(0o755)
+
+    result = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(("name", "condition"), [("minimal", '"false" = "false"'), ("official ami build", '"true" = "false"')])
+def test_apt_step_skipped_after_os_update(name, condition):
+    script = install_steps(render(CONFIGS[name]))["DisableAptUpdates"]["inputs"]["commands"][0]
+
+    assert f"if [ {condition} ] && command -v apt-get" in script
+    assert "systemctl disable --now apt-daily.timer" in script
+
+
+def test_update_os_disables_apt_timers():
+    document = YAML(typ="safe").load(properties(render(CONFIGS["update os packages"]), "UpdateOSComponent")["Data"])
+
+    script = document["phases"][0]["steps"][0]["inputs"]["commands"][0]
+    assert script.index("systemctl disable --now apt-daily.timer") < script.index("apt-get update")
+    assert "/etc/apt/apt.conf.d/51pcluster-unattended-upgrades" in script
+
+
+@pytest.mark.parametrize(("name", "argument"), [("minimal", "false"), ("official ami build", "true")])
+def test_install_ends_with_ami_cleanup(name, argument):
+    steps = install_steps(render(CONFIGS[name]))
+
+    assert list(steps)[-1] == "CleanUpAmi"
+    assert f'/usr/local/sbin/ami_cleanup.sh "{argument}"' in steps["CleanUpAmi"]["inputs"]["commands"][0]
+
+
+def test_chef_attributes_reach_install_step():
+    steps = install_steps(render(CONFIGS["nvidia without lustre"]))
+
+    command = steps["InstallCookbook"]["inputs"]["commands"][0]
+    written = command.split("<<'PCIMAGE_CHEF_ATTRIBUTES'\n", 1)[1].split("\nPCIMAGE_CHEF_ATTRIBUTES", 1)[0]
+    cluster = json.loads(written)["cluster"]
+    assert cluster["nvidia"] == {"enabled": "yes"}
+    assert cluster["lustre"] == {"enabled": "no"}
