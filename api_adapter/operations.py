@@ -1,7 +1,7 @@
 """The image operations that the library, the CLI and the HTTP API all call.
 
 Each operation returns ParallelCluster's success body or raises an `ApiError` carrying its HTTP
-status and body; `call` turns either outcome into a `(status, body)` pair for the front ends.
+status and body. `call` turns either outcome into a `(status, body)` pair for the front ends.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple
     """Run an operation and return `(HTTP status, body)`, whether it succeeded or was refused.
 
     An AWS failure that no operation handles (no credentials, endpoint unreachable) becomes a
-    500 whose message says what failed, and is logged; a programming error propagates.
+    500 whose message names what failed, and is logged. A programming error propagates.
     """
     try:
         return 202, operation(**arguments)

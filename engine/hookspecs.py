@@ -43,7 +43,7 @@ class Validator(Protocol):
     """A named check over the normalized configuration.
 
     `type` is the stable name that `type:<Name>` suppression matches and that messages carry.
-    `needs_aws` says whether the check calls AWS, so offline runs can skip it.
+    `needs_aws` declares whether the check calls AWS, so offline runs can skip it.
     """
 
     type: str

@@ -79,7 +79,7 @@ _TIMESTAMP_CONSTRUCTOR = SafeConstructor()
 
 
 class ConfigLoadError(Exception):
-    """The text is not a readable YAML mapping; `problem` says why and where."""
+    """The text is not a readable YAML mapping. `problem` describes why and where."""
 
     def __init__(self, problem: str, line: int | None = None, column: int | None = None, offset: int | None = None):
         self.problem = LoadProblem(problem, line, column, offset)
@@ -96,7 +96,7 @@ class Position:
 
 @dataclass
 class SourceMap:
-    """Where each key and value of the loaded document starts in the source text.
+    """Start positions of the keys and values of a loaded document in its source text.
 
     Paths that have no entry of their own (content reached through an alias, or a key that is
     missing) are located at their nearest recorded ancestor.
@@ -150,7 +150,6 @@ class _Anchored:
     value: Any
     size: int
     depth: int
-    is_merge_source: bool
 
 
 def load_yaml(source: str | bytes) -> LoadedDocument:
@@ -206,7 +205,6 @@ class _Builder:
         self.nodes = 0
         self.yaml_version: tuple[int, int] = (1, 1)
         self.root: Any = None
-        self.root_set = False
         self.documents = 0
 
     def build(self) -> LoadedDocument:
@@ -224,7 +222,7 @@ class _Builder:
             raise ConfigLoadError(f"invalid YAML: {error}") from None
 
         if self.documents == 0:
-            raise ConfigLoadError("the configuration is empty: it holds only comments or blank lines")
+            raise ConfigLoadError("the configuration is empty: it contains only comments or blank lines")
         if not isinstance(self.root, dict):
             found = _describe_type(self.root)
             line, column = self.source_map.locate(())
@@ -243,7 +241,7 @@ class _Builder:
             self.documents += 1
             if self.documents > 1:
                 raise ConfigLoadError(
-                    "the configuration holds more than one YAML document; remove the second '---' and what follows",
+                    "the configuration contains more than one YAML document; remove the second '---' and what follows",
                     *self._position(event),
                 )
             version = getattr(event, "version", None)
@@ -282,7 +280,7 @@ class _Builder:
         if isinstance(frame.container, dict) and frame.merges:
             self._apply_merges(frame)
         if frame.anchor is not None:
-            self.anchors[frame.anchor] = _Anchored(frame.container, frame.size, frame.depth, False)
+            self.anchors[frame.anchor] = _Anchored(frame.container, frame.size, frame.depth)
         self._place(frame.container, frame.size, frame.depth, frame.path)
 
     def _add_value(self, value: Any, tag: str, event: Any) -> None:
@@ -298,7 +296,7 @@ class _Builder:
         path = self._child_path(event)
         self.source_map.values[path] = Position(*self._position(event))
         if event.anchor is not None:
-            self.anchors[event.anchor] = _Anchored(value, 1, len(self.stack), False)
+            self.anchors[event.anchor] = _Anchored(value, 1, len(self.stack))
         self._place(value, 1, len(self.stack), path)
 
     def _alias(self, event: yaml_events.AliasEvent) -> None:
@@ -360,7 +358,6 @@ class _Builder:
     def _place(self, value: Any, size: int, depth: int, path: KeyPath) -> None:
         if not self.stack:
             self.root = value
-            self.root_set = True
             return
         frame = self.stack[-1]
         frame.size += size

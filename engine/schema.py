@@ -28,7 +28,7 @@ from .messages import KeyPath, Level, Message, format_path
 #: The validator type of every schema message. Schema messages cannot be suppressed.
 SCHEMA_VALIDATOR_TYPE = "ImageSchemaValidator"
 
-#: Longest value shown in a message, in characters; longer values are cut.
+#: Maximum length, in characters, of a value shown in a message. Longer values are cut.
 MAX_SHOWN_VALUE = 60
 
 # marshmallow's Boolean field (ParallelCluster's) accepts these, compared case-insensitively.
@@ -122,8 +122,8 @@ def _declared_types(node: dict) -> set[str]:
 def _convert_lenient(value: Any, node: Any, root: dict) -> Any:
     """Return a copy of `value` with ParallelCluster's lenient integer and boolean forms converted.
 
-    The copy also turns non-string mapping keys into text, so every later step sees string keys,
-    and it never shares containers, since aliases in the source may repeat one object.
+    The copy also turns non-string mapping keys into text, so every later step gets string keys.
+    It never shares containers, because aliases in the source may repeat one object.
     """
     node = _resolve(node, root)
     types = _declared_types(node)
@@ -231,7 +231,7 @@ class _ErrorFormatter:
 
     @staticmethod
     def _most_specific(error: ValidationError) -> ValidationError:
-        # anyOf/oneOf report their own failure; the best branch's error says more.
+        # anyOf and oneOf report their own failure, but the best branch's error is more specific.
         while error.context:
             best = jsonschema.exceptions.best_match(error.context)
             if best is None:
@@ -412,5 +412,9 @@ def _escape(character: str) -> str:
     category = unicodedata.category(character)
     if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"):
         code = ord(character)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+        if code < 0x100:
+            return f"\\x{code:02x}"
+        if code < 0x10000:
+            return f"\\u{code:04x}"
+        return f"\\U{code:08x}"
     return character

@@ -68,7 +68,7 @@ class LocalAws:
         }
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start the server and wait until it answers."""
+        """Start the server and wait until it responds."""
         env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
