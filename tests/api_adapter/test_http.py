@@ -366,7 +366,8 @@ def test_handler_does_not_block_event_loop(app, monkeypatch):
 
 
 # End to end against the moto server of tests/conftest.py. Tests that expect no AWS call still
-# take the local_aws fixture, so that a call made by mistake reaches moto and not AWS.
+# take the local_aws fixture, so that a call made by mistake reaches moto and not AWS. The other
+# tests share one seeded account (shared_world) and build only under their own `image_id`.
 
 LONG_IMAGE_ID = "a" * 129
 
@@ -376,17 +377,17 @@ LONG_IMAGE_ID = "a" * 129
     [
         (
             {"region": "eu-west-"},
-            {"imageId": "image1", "imageConfiguration": "Build: {}"},
+            {"imageConfiguration": "Build: {}"},
             "Bad Request: invalid or unsupported region 'eu-west-'",
         ),
         (
             {"region": "us-east-1"},
-            {"imageId": "image1", "imageConfiguration": "Region: eu-west-1\n"},
+            {"imageConfiguration": "Region: eu-west-1\n"},
             "Bad Request: region is set in both parameter and configuration and conflicts.",
         ),
         (
             {"region": "us-east-1"},
-            {"imageId": "image1", "imageConfiguration": ""},
+            {"imageConfiguration": ""},
             "Bad Request: configuration is required and cannot be empty",
         ),
         (
@@ -399,34 +400,38 @@ LONG_IMAGE_ID = "a" * 129
     ],
     ids=["unsupported region", "conflicting regions", "empty configuration", "image id too long"],
 )
-def test_operation_rejects_request(client, local_aws, params, body, message):
-    response = client.post(URL, params=params, json=body)
+def test_operation_rejects_request(client, local_aws, image_id, params, body, message):
+    # The "image id too long" case sets its own imageId, which replaces the fixture's.
+    response = client.post(URL, params=params, json={"imageId": image_id, **body})
 
     assert response.status_code == 400
     assert assert_matches_spec(response) == {"message": message}
 
 
 
-def _build(client, render_config, config: str, image_id: str = "image1", **params: Any) -> httpx.Response:
-    body = {"imageId": image_id, "imageConfiguration": render_config(config)}
+def _build(client, render_shared, config: str, image_id: str, **params: Any) -> httpx.Response:
+    body = {"imageId": image_id, "imageConfiguration": render_shared(config)}
     return client.post(URL, params=params, json=body)
 
 
 def _stack_names() -> list[str]:
-    cloudformation = boto3.client("cloudformation")
-    return [stack["StackName"] for stack in cloudformation.describe_stacks()["Stacks"]]
+    """Return the names of every stack in the account, reading all pages (moto 5.2 returns 50 a page)."""
+    paginator = boto3.client("cloudformation").get_paginator("describe_stacks")
+    return [stack["StackName"] for page in paginator.paginate() for stack in page["Stacks"]]
 
 
-def test_dryrun_passes(client, render_config):
-    response = _build(client, render_config, PASSING_CONFIG, dryrun="true")
+def test_dryrun_passes(client, render_shared, image_id):
+    stacks_before = _stack_names()
+
+    response = _build(client, render_shared, PASSING_CONFIG, image_id, dryrun="true")
 
     assert response.status_code == 412
     assert assert_matches_spec(response) == {"message": DRYRUN_MESSAGE}
-    assert _stack_names() == []
+    assert _stack_names() == stacks_before
 
 
-def test_dryrun_keeps_warnings(client, render_config):
-    response = _build(client, render_config, MISSING_PACKAGE_CONFIG, dryrun="true")
+def test_dryrun_keeps_warnings(client, render_shared, image_id):
+    response = _build(client, render_shared, MISSING_PACKAGE_CONFIG, image_id, dryrun="true")
 
     assert response.status_code == 412
     body = assert_matches_spec(response)
@@ -434,8 +439,8 @@ def test_dryrun_keeps_warnings(client, render_config):
     assert [(m["level"], m["type"]) for m in body["validationMessages"]] == [("WARNING", "UrlValidator")]
 
 
-def test_failing_config_reports_location(client, render_config):
-    response = _build(client, render_config, ARCHITECTURE_MISMATCH_CONFIG, dryrun="true")
+def test_failing_config_reports_location(client, render_shared, image_id):
+    response = _build(client, render_shared, ARCHITECTURE_MISMATCH_CONFIG, image_id, dryrun="true")
 
     assert response.status_code == 400
     body = assert_matches_spec(response)
@@ -451,8 +456,8 @@ def test_failing_config_reports_location(client, render_config):
     assert errors[0]["column"] == 17
 
 
-def test_schema_error_reported(client, render_config):
-    response = _build(client, render_config, SCHEMA_ERROR_CONFIG, dryrun="true")
+def test_schema_error_reported(client, render_shared, image_id):
+    response = _build(client, render_shared, SCHEMA_ERROR_CONFIG, image_id, dryrun="true")
 
     assert response.status_code == 400
     body = assert_matches_spec(response)
@@ -469,8 +474,8 @@ def test_schema_error_reported(client, render_config):
     ["notAYamldict", "[1, 2]", "Build: ["],
     ids=["scalar", "list", "broken YAML"],
 )
-def test_unparsable_config_rejected(client, render_config, text):
-    response = client.post(URL, params={"dryrun": "true"}, json={"imageId": "image1", "imageConfiguration": text})
+def test_unparsable_config_rejected(client, local_aws, image_id, text):
+    response = client.post(URL, params={"dryrun": "true"}, json={"imageId": image_id, "imageConfiguration": text})
 
     assert response.status_code == 400
     body = assert_matches_spec(response)
@@ -478,33 +483,33 @@ def test_unparsable_config_rejected(client, render_config, text):
     assert body["message"].startswith("Bad Request: Configuration must be a valid YAML document. ")
 
 
-def test_build_creates_stack(client, render_config):
-    response = _build(client, render_config, PASSING_CONFIG, image_id="image1")
+def test_build_creates_stack(client, render_shared, image_id):
+    response = _build(client, render_shared, PASSING_CONFIG, image_id)
 
     assert response.status_code == 202
     body = assert_matches_spec(response)
     image = body["image"]
-    assert image["imageId"] == "image1"
+    assert image["imageId"] == image_id
     assert image["imageBuildStatus"] == "BUILD_IN_PROGRESS"
     assert image["region"] == "us-east-1"
     assert "validationMessages" not in body
 
-    stacks = boto3.client("cloudformation").describe_stacks(StackName="image1")["Stacks"]
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=image_id)["Stacks"]
     assert len(stacks) == 1
     assert stacks[0]["StackId"] == image["cloudformationStackArn"]
     assert stacks[0]["StackStatus"] == image["cloudformationStackStatus"]
     tags = {tag["Key"]: tag["Value"] for tag in stacks[0]["Tags"]}
-    assert tags["parallelcluster:image_id"] == "image1"
+    assert tags["parallelcluster:image_id"] == image_id
 
 
-def test_second_build_conflicts(client, render_config):
-    first = _build(client, render_config, PASSING_CONFIG, image_id="image1")
-    second = _build(client, render_config, PASSING_CONFIG, image_id="image1")
+def test_second_build_conflicts(client, render_shared, image_id):
+    first = _build(client, render_shared, PASSING_CONFIG, image_id)
+    second = _build(client, render_shared, PASSING_CONFIG, image_id)
 
     assert first.status_code == 202
     assert second.status_code == 409
     assert assert_matches_spec(second) == {
-        "message": "ParallelCluster build infrastructure for image image1 or a CloudFormation Stack with the "
+        "message": f"ParallelCluster build infrastructure for image {image_id} or a CloudFormation Stack with the "
         "same name already exists."
     }
 
@@ -514,18 +519,28 @@ def test_second_build_conflicts(client, render_config):
     [["type:InstanceTypeBaseAMICompatibleValidator"], ["ALL"], ["type:UrlValidator", "ALL"]],
     ids=["by type", "all", "type and all"],
 )
-def test_suppressed_validator_passes(client, render_config, suppressors):
+def test_suppressed_validator_passes(client, render_shared, image_id, suppressors):
     response = _build(
-        client, render_config, ARCHITECTURE_MISMATCH_CONFIG, dryrun="true", suppressValidators=suppressors
+        client,
+        render_shared,
+        ARCHITECTURE_MISMATCH_CONFIG,
+        image_id,
+        dryrun="true",
+        suppressValidators=suppressors,
     )
 
     assert response.status_code == 412
     assert assert_matches_spec(response) == {"message": DRYRUN_MESSAGE}
 
 
-def test_other_type_does_not_suppress(client, render_config):
+def test_other_type_does_not_suppress(client, render_shared, image_id):
     response = _build(
-        client, render_config, ARCHITECTURE_MISMATCH_CONFIG, dryrun="true", suppressValidators="type:UrlValidator"
+        client,
+        render_shared,
+        ARCHITECTURE_MISMATCH_CONFIG,
+        image_id,
+        dryrun="true",
+        suppressValidators="type:UrlValidator",
     )
 
     assert response.status_code == 400
@@ -535,8 +550,8 @@ def test_other_type_does_not_suppress(client, render_config):
     ]
 
 
-def test_schema_error_not_suppressed(client, render_config):
-    response = _build(client, render_config, SCHEMA_ERROR_CONFIG, dryrun="true", suppressValidators="ALL")
+def test_schema_error_not_suppressed(client, render_shared, image_id):
+    response = _build(client, render_shared, SCHEMA_ERROR_CONFIG, image_id, dryrun="true", suppressValidators="ALL")
 
     assert response.status_code == 400
     assert assert_matches_spec(response)["message"] == "Invalid image configuration."
@@ -547,12 +562,12 @@ def test_schema_error_not_suppressed(client, render_config):
     [(None, 412), ("ERROR", 412), ("WARNING", 400), ("INFO", 400)],
     ids=["default", "error", "warning", "info"],
 )
-def test_failure_level_with_warning(client, render_config, level, status):
+def test_failure_level_with_warning(client, render_shared, image_id, level, status):
     params = {"dryrun": "true"}
     if level is not None:
         params["validationFailureLevel"] = level
 
-    response = _build(client, render_config, MISSING_PACKAGE_CONFIG, **params)
+    response = _build(client, render_shared, MISSING_PACKAGE_CONFIG, image_id, **params)
 
     assert response.status_code == status
     body = assert_matches_spec(response)
@@ -565,23 +580,23 @@ def test_failure_level_with_warning(client, render_config, level, status):
 
 
 @pytest.mark.parametrize("level", ["INFO", "WARNING", "ERROR"])
-def test_failure_level_with_error(client, render_config, level):
+def test_failure_level_with_error(client, render_shared, image_id, level):
     response = _build(
-        client, render_config, ARCHITECTURE_MISMATCH_CONFIG, dryrun="true", validationFailureLevel=level
+        client, render_shared, ARCHITECTURE_MISMATCH_CONFIG, image_id, dryrun="true", validationFailureLevel=level
     )
 
     assert response.status_code == 400
     assert assert_matches_spec(response)["message"] == "Configuration is invalid"
 
 
-def test_build_returns_warnings(client, render_config):
-    response = _build(client, render_config, MISSING_PACKAGE_CONFIG, image_id="image2")
+def test_build_returns_warnings(client, render_shared, image_id):
+    response = _build(client, render_shared, MISSING_PACKAGE_CONFIG, image_id)
 
     assert response.status_code == 202
     body = assert_matches_spec(response)
-    assert body["image"]["imageId"] == "image2"
+    assert body["image"]["imageId"] == image_id
     assert [(m["level"], m["type"]) for m in body["validationMessages"]] == [("WARNING", "UrlValidator")]
-    assert "image2" in _stack_names()
+    assert image_id in _stack_names()
 
 
 # A real uvicorn server started through http.serve().
@@ -606,7 +621,7 @@ def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"server did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
-def test_uvicorn_server_serves_dryrun(render_config):
+def test_uvicorn_server_serves_dryrun(render_shared, image_id):
     port = _free_port()
     code = f"from pcimage.api_adapter.http import serve; serve(port={port})"
     # The environment carries the moto endpoint and dummy credentials set by the local_aws fixture.
@@ -618,7 +633,7 @@ def test_uvicorn_server_serves_dryrun(render_config):
     )
     try:
         _wait_until_listening(port, server)
-        body = {"imageId": "image1", "imageConfiguration": render_config(PASSING_CONFIG)}
+        body = {"imageId": image_id, "imageConfiguration": render_shared(PASSING_CONFIG)}
         # trust_env=False keeps any proxy set in the environment out of the way.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=60) as http_client:
             response = http_client.post(URL, params={"dryrun": "true"}, json=body)

@@ -4,6 +4,9 @@ moto (5.2) accepts AWS::ImageBuilder resources in a template but does not create
 tests read the stack's template back with GetTemplate instead of listing its resources. moto also
 completes a stack at once and does not store DisableRollback, so the CreateStack request itself
 is captured to check that flag.
+
+The tests share one seeded account (shared_world) and name their stacks and AMI tags after their
+own `image_id`, so none of them needs a fresh account.
 """
 
 from __future__ import annotations
@@ -80,14 +83,14 @@ Build:
 
 
 @pytest.fixture
-def aws(world):
-    return AwsAccess(world["REGION"])
+def aws(shared_world):
+    return AwsAccess(shared_world["REGION"])
 
 
 @pytest.fixture
-def load_config(render_config):
+def load_config(render_shared):
     """Return a function that fills a config text's placeholders and loads it as a mapping."""
-    return lambda text: YAML(typ="safe").load(render_config(text))
+    return lambda text: YAML(typ="safe").load(render_shared(text))
 
 
 @pytest.fixture
@@ -120,11 +123,11 @@ def register_image(aws: AwsAccess, tags: dict[str, str]) -> str:
 # -- Parent image ------------------------------------------------------------------------------- #
 
 
-def test_parent_image_from_ami_id(aws, world):
-    parent = describe_parent_image(aws, world["PARENT_AMI_X86"])
+def test_parent_image_from_ami_id(aws, shared_world):
+    parent = describe_parent_image(aws, shared_world["PARENT_AMI_X86"])
 
     assert parent == ParentImageInfo(
-        ami_id=world["PARENT_AMI_X86"],
+        ami_id=shared_world["PARENT_AMI_X86"],
         root_device_name="/dev/xvda",
         root_volume_size=15,
         architecture="x86_64",
@@ -132,17 +135,17 @@ def test_parent_image_from_ami_id(aws, world):
     )
 
 
-def test_parent_image_arm(aws, world):
-    parent = describe_parent_image(aws, world["PARENT_AMI_ARM"])
+def test_parent_image_arm(aws, shared_world):
+    parent = describe_parent_image(aws, shared_world["PARENT_AMI_ARM"])
 
     assert parent.architecture == "arm64"
     assert parent.root_volume_size == 15
 
 
-def test_parent_image_from_arn(aws, world):
+def test_parent_image_from_arn(aws, shared_world):
     amis = [
         {"region": "eu-west-1", "image": "ami-0aaaaaaaaaaaaaaaa"},
-        {"region": world["REGION"], "image": world["PARENT_AMI_X86"]},
+        {"region": shared_world["REGION"], "image": shared_world["PARENT_AMI_X86"]},
     ]
     with Stubber(aws.client("imagebuilder")) as stubber:
         stubber.add_response(
@@ -153,7 +156,7 @@ def test_parent_image_from_arn(aws, world):
 
         parent = describe_parent_image(aws, IMAGE_BUILDER_ARN)
 
-    assert parent.ami_id == world["PARENT_AMI_X86"]
+    assert parent.ami_id == shared_world["PARENT_AMI_X86"]
     assert parent.root_device_name == "/dev/xvda"
 
 
@@ -177,11 +180,11 @@ def test_parent_image_missing_ami_propagates(aws):
 # -- Stack creation ----------------------------------------------------------------------------- #
 
 
-def test_create_stack_minimal(aws, load_config, create_stack_requests):
-    stack = create_image_stack(aws, "min-image", load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
+def test_create_stack_minimal(aws, load_config, create_stack_requests, image_id):
+    stack = create_image_stack(aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
 
-    assert stack["StackName"] == "min-image"
-    template = template_of(aws, "min-image")
+    assert stack["StackName"] == image_id
+    template = template_of(aws, image_id)
     types = sorted(resource["Type"] for resource in template["Resources"].values())
     assert types == [
         "AWS::IAM::InstanceProfile",
@@ -197,12 +200,12 @@ def test_create_stack_minimal(aws, load_config, create_stack_requests):
     assert recipe["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == 15 + 37
 
 
-def test_create_stack_request(aws, world, load_config, create_stack_requests):
-    create_image_stack(aws, "min-image", load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
+def test_create_stack_request(aws, shared_world, load_config, create_stack_requests, image_id):
+    create_image_stack(aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
 
     assert len(create_stack_requests) == 1
     request = create_stack_requests[0]
-    assert request["StackName"] == "min-image"
+    assert request["StackName"] == image_id
     assert "TemplateBody" in request
     assert "TemplateURL" not in request
     assert request["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
@@ -212,141 +215,143 @@ def test_create_stack_request(aws, world, load_config, create_stack_requests):
 
 
 @pytest.mark.parametrize(("rollback_on_failure", "disable_rollback"), [(True, False), (False, True)])
-def test_create_stack_rollback_flag(aws, load_config, create_stack_requests, rollback_on_failure, disable_rollback):
+def test_create_stack_rollback_flag(
+    aws, load_config, create_stack_requests, image_id, rollback_on_failure, disable_rollback
+):
     create_image_stack(
-        aws, "flag-image", load_config(MINIMAL_CONFIG), rollback_on_failure=rollback_on_failure, version=VERSION
+        aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=rollback_on_failure, version=VERSION
     )
 
     assert create_stack_requests[0]["DisableRollback"] is disable_rollback
 
 
-def test_create_stack_tags(aws, world, load_config):
-    stack = create_image_stack(aws, "rich-image", load_config(RICH_CONFIG), rollback_on_failure=False, version=VERSION)
+def test_create_stack_tags(aws, shared_world, load_config, image_id):
+    stack = create_image_stack(aws, image_id, load_config(RICH_CONFIG), rollback_on_failure=False, version=VERSION)
 
     assert stack["Tags"] == [
         {"Key": "cost-center", "Value": "42"},
         {"Key": "parallelcluster:image_name", "Value": "rich image"},
         {"Key": "parallelcluster:version", "Value": VERSION},
-        {"Key": "parallelcluster:image_id", "Value": "rich-image"},
+        {"Key": "parallelcluster:image_id", "Value": image_id},
         {
             "Key": "parallelcluster:build_log",
-            "Value": f"arn:aws:logs:{world['REGION']}:{world['ACCOUNT_ID']}:log-group:"
-            "/aws/imagebuilder/ParallelClusterImage-rich-image",
+            "Value": f"arn:aws:logs:{shared_world['REGION']}:{shared_world['ACCOUNT_ID']}:log-group:"
+            f"/aws/imagebuilder/ParallelClusterImage-{image_id}",
         },
     ]
 
 
-def test_stack_tags_keep_image_id(aws, load_config):
+def test_stack_tags_keep_image_id(aws, load_config, image_id):
     config = load_config(MINIMAL_CONFIG + "  Tags:\n    - Key: parallelcluster:image_id\n      Value: other\n")
 
-    stack = create_image_stack(aws, "own-image", config, rollback_on_failure=False, version=VERSION)
+    stack = create_image_stack(aws, image_id, config, rollback_on_failure=False, version=VERSION)
 
     image_id_tags = [tag for tag in stack["Tags"] if tag["Key"] == "parallelcluster:image_id"]
-    assert image_id_tags == [{"Key": "parallelcluster:image_id", "Value": "own-image"}]
+    assert image_id_tags == [{"Key": "parallelcluster:image_id", "Value": image_id}]
 
 
-def test_create_stack_rich_template(aws, world, load_config):
-    create_image_stack(aws, "rich-image", load_config(RICH_CONFIG), rollback_on_failure=True, version=VERSION)
+def test_create_stack_rich_template(aws, shared_world, load_config, image_id):
+    create_image_stack(aws, image_id, load_config(RICH_CONFIG), rollback_on_failure=True, version=VERSION)
 
-    resources = template_of(aws, "rich-image")["Resources"]
-    assert resources["InstanceRole"]["Properties"]["PermissionsBoundary"] == world["PERMISSIONS_BOUNDARY_ARN"]
+    resources = template_of(aws, image_id)["Resources"]
+    assert resources["InstanceRole"]["Properties"]["PermissionsBoundary"] == shared_world["PERMISSIONS_BOUNDARY_ARN"]
     assert {"UpdateOSComponent", "ScriptComponent0", "ParallelClusterComponent"} <= set(resources)
     infrastructure = resources["InfrastructureConfiguration"]["Properties"]
-    assert infrastructure["SubnetId"] == world["SUBNET_ID"]
-    assert infrastructure["SecurityGroupIds"] == [world["SECURITY_GROUP_ID"]]
+    assert infrastructure["SubnetId"] == shared_world["SUBNET_ID"]
+    assert infrastructure["SecurityGroupIds"] == [shared_world["SECURITY_GROUP_ID"]]
     assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "optional"}
     ebs = resources["ImageRecipe"]["Properties"]["BlockDeviceMappings"][0]["Ebs"]
-    assert ebs == {"VolumeSize": 60, "VolumeType": "gp3", "Encrypted": True, "KmsKeyId": world["KMS_KEY_ID"]}
+    assert ebs == {"VolumeSize": 60, "VolumeType": "gp3", "Encrypted": True, "KmsKeyId": shared_world["KMS_KEY_ID"]}
     distributions = resources["DistributionConfiguration"]["Properties"]["Distributions"]
     assert [d["Region"] for d in distributions] == ["us-east-1", "eu-west-1"]
     launch = distributions[0]["AmiDistributionConfiguration"]["LaunchPermissionConfiguration"]
-    assert launch == {"UserIds": [world["ACCOUNT_ID"]]}
+    assert launch == {"UserIds": [shared_world["ACCOUNT_ID"]]}
 
 
-def test_create_stack_with_instance_role(aws, world, load_config):
-    create_image_stack(aws, "role-image", load_config(INSTANCE_ROLE_CONFIG), rollback_on_failure=False, version=VERSION)
+def test_create_stack_with_instance_role(aws, shared_world, load_config, image_id):
+    create_image_stack(aws, image_id, load_config(INSTANCE_ROLE_CONFIG), rollback_on_failure=False, version=VERSION)
 
-    resources = template_of(aws, "role-image")["Resources"]
+    resources = template_of(aws, image_id)["Resources"]
     assert "InstanceRole" not in resources
     assert resources["InstanceProfile"]["Properties"]["Roles"] == ["image-build-role"]
 
 
-def test_create_stack_twice_fails(aws, load_config):
+def test_create_stack_twice_fails(aws, load_config, image_id):
     config = load_config(MINIMAL_CONFIG)
-    create_image_stack(aws, "twice-image", config, rollback_on_failure=False, version=VERSION)
+    create_image_stack(aws, image_id, config, rollback_on_failure=False, version=VERSION)
 
     with pytest.raises(botocore.exceptions.ClientError) as raised:
-        create_image_stack(aws, "twice-image", config, rollback_on_failure=False, version=VERSION)
+        create_image_stack(aws, image_id, config, rollback_on_failure=False, version=VERSION)
 
     assert raised.value.response["Error"]["Code"] == "AlreadyExistsException"
 
 
-def test_create_stack_bad_config_creates_nothing(aws, load_config):
+def test_create_stack_bad_config_creates_nothing(aws, load_config, image_id):
     config = load_config(MINIMAL_CONFIG + "Image:\n  Name: '!!bad name$'\n")
 
     with pytest.raises(BadRequestError):
-        create_image_stack(aws, "bad-image", config, rollback_on_failure=False, version=VERSION)
+        create_image_stack(aws, image_id, config, rollback_on_failure=False, version=VERSION)
 
-    assert stack_exists(aws, "bad-image") is False
+    assert stack_exists(aws, image_id) is False
 
 
-def test_create_stack_template_too_large(aws, load_config):
+def test_create_stack_template_too_large(aws, load_config, image_id):
     config = load_config(MINIMAL_CONFIG)
     config["Build"]["Tags"] = [{"Key": f"key-{n:03}", "Value": "v" * 256} for n in range(50)]
 
     with pytest.raises(BadRequestError) as raised:
-        create_image_stack(aws, "big-image", config, rollback_on_failure=False, version=VERSION)
+        create_image_stack(aws, image_id, config, rollback_on_failure=False, version=VERSION)
 
     assert "more than the 51200 CloudFormation accepts inline" in raised.value.message
-    assert stack_exists(aws, "big-image") is False
+    assert stack_exists(aws, image_id) is False
 
 
 # -- Existence checks --------------------------------------------------------------------------- #
 
 
-def test_stack_exists(aws, load_config):
-    assert stack_exists(aws, "exists-image") is False
+def test_stack_exists(aws, load_config, image_id):
+    assert stack_exists(aws, image_id) is False
 
-    create_image_stack(aws, "exists-image", load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
+    create_image_stack(aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
 
-    assert stack_exists(aws, "exists-image") is True
+    assert stack_exists(aws, image_id) is True
 
 
-def test_find_available_image_needs_both_tags(aws):
-    register_image(aws, {"parallelcluster:image_id": "found-image"})
-    register_image(aws, {"parallelcluster:image_id": "found-image", "parallelcluster:build_status": "pending"})
-    assert find_available_image(aws, "found-image") is None
+def test_find_available_image_needs_both_tags(aws, image_id):
+    register_image(aws, {"parallelcluster:image_id": image_id})
+    register_image(aws, {"parallelcluster:image_id": image_id, "parallelcluster:build_status": "pending"})
+    assert find_available_image(aws, image_id) is None
 
-    ami_id = register_image(aws, {"parallelcluster:image_id": "found-image", "parallelcluster:build_status": "available"})
+    ami_id = register_image(aws, {"parallelcluster:image_id": image_id, "parallelcluster:build_status": "available"})
 
-    assert find_available_image(aws, "found-image")["ImageId"] == ami_id
-    assert find_available_image(aws, "other-image") is None
+    assert find_available_image(aws, image_id)["ImageId"] == ami_id
+    assert find_available_image(aws, f"{image_id}-other") is None
 
 
 # -- Status ------------------------------------------------------------------------------------- #
 
 
-def test_summary_after_create(aws, world, load_config):
-    stack = create_image_stack(aws, "sum-image", load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
+def test_summary_after_create(aws, shared_world, load_config, image_id):
+    stack = create_image_stack(aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
 
-    summary = image_summary(aws, stack, world["REGION"])
+    summary = image_summary(aws, stack, shared_world["REGION"])
 
     assert summary == {
-        "imageId": "sum-image",
+        "imageId": image_id,
         "imageBuildStatus": "BUILD_IN_PROGRESS",
         "cloudformationStackStatus": stack["StackStatus"],
         "cloudformationStackArn": stack["StackId"],
-        "region": world["REGION"],
+        "region": shared_world["REGION"],
         "version": VERSION,
     }
     assert stack["StackId"].startswith("arn:aws:cloudformation:")
 
 
-def test_summary_complete_with_ami(aws, world, load_config):
-    stack = create_image_stack(aws, "done-image", load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
-    register_image(aws, {"parallelcluster:image_id": "done-image", "parallelcluster:build_status": "available"})
+def test_summary_complete_with_ami(aws, shared_world, load_config, image_id):
+    stack = create_image_stack(aws, image_id, load_config(MINIMAL_CONFIG), rollback_on_failure=False, version=VERSION)
+    register_image(aws, {"parallelcluster:image_id": image_id, "parallelcluster:build_status": "available"})
 
-    summary = image_summary(aws, {**stack, "StackStatus": "CREATE_COMPLETE"}, world["REGION"])
+    summary = image_summary(aws, {**stack, "StackStatus": "CREATE_COMPLETE"}, shared_world["REGION"])
 
     assert summary["imageBuildStatus"] == "BUILD_COMPLETE"
 

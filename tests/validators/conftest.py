@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from localaws import seed_account
-
 from pcimage.api_adapter.aws import AwsAccess
 from pcimage.engine import ValidationContext
 
 
-@pytest.fixture(scope="module")
-def world(local_aws):
-    """A seeded account shared by the tests of one module; returns the ids of what it holds.
+@pytest.fixture
+def world(shared_world):
+    """The seeded account that the whole run shares (`shared_world`), as a dict of its ids.
 
-    Resetting and seeding moto takes about five seconds, so these tests share one account per
-    module. They only add resources of their own (an AMI, a bucket) and never change seeded ones.
+    Resetting and seeding moto takes seconds, so these tests do not get a fresh account. They only
+    add resources of their own (AMIs, and buckets whose names no other test uses) and never change
+    seeded ones.
     """
-    local_aws.reset()
-    return seed_account()
+    return shared_world
 
 
 @pytest.fixture
