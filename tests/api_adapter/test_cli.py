@@ -49,15 +49,19 @@ def test_passing_dryrun_exits_zero(capsys, config_file, image_id):
     assert body == {"message": "Request would have succeeded, but DryRun flag is set."}
 
 
+def _all_pages(client, operation, key):
+    return [item for page in client.get_paginator(operation).paginate() for item in page[key]]
+
+
 def test_dryrun_creates_nothing(capsys, config_file, image_id):
     cloudformation, iam = boto3.client("cloudformation"), boto3.client("iam")
-    stacks_before = cloudformation.describe_stacks()["Stacks"]
-    roles_before = iam.list_roles()["Roles"]
+    stacks_before = _all_pages(cloudformation, "describe_stacks", "Stacks")
+    roles_before = _all_pages(iam, "list_roles", "Roles")
 
     run_cli(capsys, "build-image", "-c", config_file(MINIMAL), "-i", image_id, "--dryrun", "true")
 
-    assert cloudformation.describe_stacks()["Stacks"] == stacks_before
-    assert iam.list_roles()["Roles"] == roles_before
+    assert _all_pages(cloudformation, "describe_stacks", "Stacks") == stacks_before
+    assert _all_pages(iam, "list_roles", "Roles") == roles_before
 
 
 def test_failing_dryrun_locates_message(capsys, config_file, image_id):
