@@ -4,9 +4,10 @@ The document is built from the parser's event stream rather than through a const
 tag can ever instantiate an object, aliases are counted as they expand, and nesting is bounded
 before anything recurses over the tree.
 
-Scalars resolve under YAML 1.1 rules unless the document declares `%YAML 1.2`, because
-ParallelCluster reads configurations with PyYAML (YAML 1.1): `Enabled: yes` is a boolean there
-and a string under YAML 1.2, and pcimage must reach the same verdict.
+Scalars resolve under YAML 1.1 rules, as PyYAML reads them, because ParallelCluster reads
+configurations with PyYAML: `Enabled: yes` is a boolean there and a string under YAML 1.2, and
+pcimage must reach the same verdict. PyYAML applies 1.1 rules even under a `%YAML 1.2` directive,
+and so does pcimage.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
-from ruamel.yaml.resolver import VersionedResolver
 
 from .messages import KeyPath
 from .report import LoadProblem
@@ -74,7 +74,8 @@ _YAML11_IMPLICIT = [
         ),
     ),
 ]
-_YAML12_RESOLVER = VersionedResolver(version=(1, 2))
+# Plain scalars that start with none of these characters are strings under every rule above.
+_RESOLVABLE_FIRST_CHARACTERS = frozenset("-+.0123456789~nNtTfFyYoO<")
 _TIMESTAMP_CONSTRUCTOR = SafeConstructor()
 
 
@@ -138,7 +139,6 @@ class _Frame:
     anchor: str | None
     size: int = 1
     depth: int = 0
-    merges: list[tuple[Any, Any]] = field(default_factory=list)
     pending_key: Any = None
     pending_key_position: Position | None = None
     has_pending_key: bool = False
@@ -165,6 +165,15 @@ def _decode(source: str | bytes) -> str:
     if isinstance(source, str):
         size = len(source.encode("utf-8", errors="surrogatepass"))
         text = source
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            line, column = _line_and_column(text, surrogate.start())
+            raise ConfigLoadError(
+                f"the configuration contains the unpaired surrogate U+{ord(surrogate.group()):04X}, "
+                "which is not a Unicode character",
+                line,
+                column,
+            )
     else:
         size = len(source)
         if size <= MAX_DOCUMENT_BYTES:
@@ -186,14 +195,27 @@ def _decode(source: str | bytes) -> str:
                 ) from None
 
     if size > MAX_DOCUMENT_BYTES:
-        raise ConfigLoadError(
-            f"the configuration is {size} bytes long, more than the maximum of {MAX_DOCUMENT_BYTES} bytes"
-        )
+        raise ConfigLoadError(f"the configuration is larger than the maximum of {MAX_DOCUMENT_BYTES} bytes")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\x00" in text:
+        line, column = _line_and_column(text, text.index("\x00"))
+        raise ConfigLoadError(
+            "the configuration contains NUL bytes: it is binary or UTF-16 text, so save it as UTF-8",
+            line,
+            column,
+        )
     if not text.strip():
         raise ConfigLoadError("the configuration is empty")
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _line_and_column(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 class _Builder:
@@ -203,7 +225,7 @@ class _Builder:
         self.anchors: dict[str, _Anchored] = {}
         self.stack: list[_Frame] = []
         self.nodes = 0
-        self.yaml_version: tuple[int, int] = (1, 1)
+        self.open_anchors: set[str] = set()
         self.root: Any = None
         self.documents = 0
 
@@ -244,8 +266,6 @@ class _Builder:
                     "the configuration contains more than one YAML document; remove the second '---' and what follows",
                     *self._position(event),
                 )
-            version = getattr(event, "version", None)
-            self.yaml_version = (1, 2) if version and tuple(version) >= (1, 2) else (1, 1)
         elif isinstance(event, yaml_events.ScalarEvent):
             self._add_value(*self._scalar(event), event)
         elif isinstance(event, yaml_events.AliasEvent):
@@ -265,6 +285,10 @@ class _Builder:
                 *self._position(event),
             )
 
+        if self._expecting_key():
+            raise ConfigLoadError(
+                f"a mapping key must be plain text, not a {kind}", *self._position(event)
+            )
         path = self._child_path(event)
         depth = len(self.stack) + 1
         if depth > MAX_DEPTH:
@@ -273,22 +297,24 @@ class _Builder:
             )
         self._count(1, event)
         self.source_map.values[path] = Position(*self._position(event))
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
         self.stack.append(_Frame(container, path, event.anchor, depth=depth))
 
     def _end_collection(self) -> None:
         frame = self.stack.pop()
-        if isinstance(frame.container, dict) and frame.merges:
-            self._apply_merges(frame)
         if frame.anchor is not None:
+            self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = _Anchored(frame.container, frame.size, frame.depth)
         self._place(frame.container, frame.size, frame.depth, frame.path)
 
     def _add_value(self, value: Any, tag: str, event: Any) -> None:
         self._count(1, event)
         if tag == _MERGE and self._expecting_key():
-            # `<<` as a key: remember it so the value that follows is merged, not stored.
-            self._take_key(_MergeKey(), event)
-            return
+            raise ConfigLoadError(
+                "YAML merge keys (<<) are not supported, as in ParallelCluster: write the keys out",
+                *self._position(event),
+            )
         if self._expecting_key():
             self._take_key(value, event)
             return
@@ -301,6 +327,12 @@ class _Builder:
 
     def _alias(self, event: yaml_events.AliasEvent) -> None:
         anchored = self.anchors.get(event.anchor)
+        if anchored is None and event.anchor in self.open_anchors:
+            raise ConfigLoadError(
+                f"the alias *{event.anchor} refers to the mapping or list that contains it; "
+                "recursive aliases are not supported",
+                *self._position(event),
+            )
         if anchored is None:
             raise ConfigLoadError(f"the alias *{event.anchor} names no anchor defined before it", *self._position(event))
         self._count(anchored.size, event)
@@ -312,7 +344,7 @@ class _Builder:
             )
         if self._expecting_key():
             if isinstance(anchored.value, (dict, list)):
-                raise ConfigLoadError("a mapping key must be a plain value, not a mapping or list", *self._position(event))
+                raise ConfigLoadError("a mapping key must be plain text, not a mapping or list", *self._position(event))
             self._take_key(anchored.value, event)
             return
         path = self._child_path(event)
@@ -327,20 +359,18 @@ class _Builder:
     def _take_key(self, key: Any, event: Any) -> None:
         frame = self.stack[-1]
         position = Position(*self._position(event))
-        if not isinstance(key, _MergeKey):
-            try:
-                hash(key)
-            except TypeError:
-                raise ConfigLoadError("a mapping key must be a plain value", *self._position(event)) from None
-            if key in frame.key_positions:
-                first = frame.key_positions[key]
-                raise ConfigLoadError(
-                    f"duplicate key {key!r}: it is already defined at line {first.line}, column {first.column}",
-                    position.line,
-                    position.column,
-                )
-            frame.key_positions[key] = position
-            self.source_map.keys[frame.path + (key,)] = position
+        # Keys are kept as text, so `2:` and `~:` are reported as the keys '2' and 'null'.
+        if not isinstance(key, str):
+            key = _yaml_text(key)
+        if key in frame.key_positions:
+            first = frame.key_positions[key]
+            raise ConfigLoadError(
+                f"duplicate key {key!r}: it is already defined at line {first.line}, column {first.column}",
+                position.line,
+                position.column,
+            )
+        frame.key_positions[key] = position
+        self.source_map.keys[frame.path + (key,)] = position
         frame.pending_key = key
         frame.pending_key_position = position
         frame.has_pending_key = True
@@ -351,8 +381,6 @@ class _Builder:
         frame = self.stack[-1]
         if isinstance(frame.container, list):
             return frame.path + (len(frame.container),)
-        if isinstance(frame.pending_key, _MergeKey):
-            return frame.path
         return frame.path + (frame.pending_key,)
 
     def _place(self, value: Any, size: int, depth: int, path: KeyPath) -> None:
@@ -368,35 +396,7 @@ class _Builder:
         key = frame.pending_key
         frame.has_pending_key = False
         frame.pending_key = None
-        if isinstance(key, _MergeKey):
-            frame.merges.append((value, frame.pending_key_position))
-        elif isinstance(value, (dict, list)) and isinstance(key, (dict, list)):
-            raise ConfigLoadError("a mapping key must be a plain value")
-        else:
-            frame.container[key] = value
-
-    def _apply_merges(self, frame: _Frame) -> None:
-        # YAML 1.1 merge keys: explicit keys win, then earlier merge sources win over later ones.
-        merged: dict = {}
-        for value, position in frame.merges:
-            sources = value if isinstance(value, list) else [value]
-            for source in sources:
-                if not isinstance(source, dict):
-                    raise ConfigLoadError(
-                        "the merge key << must be followed by a mapping or a list of mappings",
-                        position.line,
-                        position.column,
-                    )
-                for key, item in source.items():
-                    merged.setdefault(key, item)
-        explicit = dict(frame.container)
-        frame.container.clear()
-        frame.container.update({key: item for key, item in merged.items() if key not in explicit})
-        frame.container.update(explicit)
-        for key in frame.container:
-            if key not in explicit and position is not None:
-                self.source_map.keys.setdefault(frame.path + (key,), position)
-                self.source_map.values.setdefault(frame.path + (key,), position)
+        frame.container[key] = value
 
     # Scalars
 
@@ -418,8 +418,8 @@ class _Builder:
             ) from None
 
     def _resolve(self, value: str) -> str:
-        if self.yaml_version >= (1, 2):
-            return str(_YAML12_RESOLVER.resolve(ScalarNode, value, (True, False)) or _STR)
+        if value and value[0] not in _RESOLVABLE_FIRST_CHARACTERS:
+            return _STR
         for tag, expression in _YAML11_IMPLICIT:
             if expression.match(value):
                 return tag
@@ -431,7 +431,7 @@ class _Builder:
         self.nodes += amount
         if self.nodes > MAX_NODES:
             raise ConfigLoadError(
-                f"the configuration expands to more than {MAX_NODES} values once its aliases are resolved",
+                f"the configuration contains more than {MAX_NODES} values, counting each use of an alias",
                 *self._position(event),
             )
 
@@ -475,13 +475,6 @@ class _Builder:
         return ConfigLoadError(
             f"the configuration contains the control character {shown}, which YAML does not allow", line, column
         )
-
-
-class _MergeKey:
-    """The `<<` key of a YAML 1.1 merge."""
-
-
-_INT_UNDERSCORE = re.compile(r"_")
 
 
 def _construct_scalar(tag: str, value: str) -> Any:
@@ -538,6 +531,16 @@ def _sexagesimal(text: str, kind: type) -> Any:
     for part in text.split(":"):
         total = total * 60 + kind(part)
     return total
+
+
+def _yaml_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return str(value)
 
 
 def _describe_type(value: Any) -> str:

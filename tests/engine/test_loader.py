@@ -182,16 +182,51 @@ def test_yaml11_scalars_as_pyyaml_reads_them():
     }
 
 
-def test_yaml12_directive_changes_resolution():
-    document = load_yaml("%YAML 1.2\n---\na: yes\nb: on\n")
+def test_yaml12_directive_keeps_pyyaml_rules():
+    document = load_yaml("%YAML 1.2\n---\na: yes\nb: 'on'\n")
 
-    assert document.data == {"a": "yes", "b": "on"}
+    assert document.data == {"a": True, "b": "on"}
 
 
-def test_merge_keys():
-    document = load_yaml("base: &base {InstanceType: c5.xlarge, ParentImage: ami-1}\nBuild:\n  <<: *base\n  ParentImage: ami-2\n")
+def test_merge_keys_rejected_as_in_parallelcluster():
+    error = load_error("base: &base {InstanceType: c5.xlarge}\nBuild:\n  <<: *base\n  ParentImage: ami-2\n")
 
-    assert document.data["Build"] == {"InstanceType": "c5.xlarge", "ParentImage": "ami-2"}
+    assert "merge keys (<<) are not supported" in error.problem.problem
+    assert (error.problem.line, error.problem.column) == (3, 3)
+
+
+def test_unpaired_surrogate_rejected():
+    error = load_error("Build:\n  InstanceType: \ud800\n")
+
+    assert "unpaired surrogate U+D800" in error.problem.problem
+    assert (error.problem.line, error.problem.column) == (2, 17)
+
+
+def test_utf16_without_bom_named():
+    error = load_error("Build: {}\n".encode("utf-16-le"))
+
+    assert "UTF-16" in error.problem.problem
+    assert error.problem.line == 1
+
+
+def test_collection_as_key_rejected():
+    error = load_error("Build:\n  ? {a: 1}\n  : x\n")
+
+    assert "mapping key must be plain text, not a mapping" in error.problem.problem
+    assert error.problem.line == 2
+
+
+def test_recursive_alias_rejected():
+    error = load_error("a: &a\n  b: *a\n")
+
+    assert "recursive aliases are not supported" in error.problem.problem
+
+
+def test_non_string_keys_become_text():
+    document = load_yaml("Image:\n  Name: x\n  2: y\n  ~: z\n")
+
+    assert document.data == {"Image": {"Name": "x", "2": "y", "null": "z"}}
+    assert document.source_map.locate(("Image", "2"), key=True) == (3, 3)
 
 
 def test_aliased_values_located_at_alias():

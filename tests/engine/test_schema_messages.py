@@ -156,3 +156,26 @@ def test_aliases_do_not_share_normalized_objects():
 
     assert result.messages == ()
     assert result.config["Build"]["Tags"] is not result.config["Image"]["Tags"]
+
+
+def test_many_errors_capped_with_summary():
+    tags = ", ".join(["1"] * 5000)
+
+    messages = schema_messages(MINIMAL + f"  Tags: [{tags}]\n")
+
+    assert len(messages) == 100
+    assert messages[0].dotted_path == "Build.Tags[0]"
+    assert messages[-1].message == "more schema errors are not shown; fix the ones above first"
+
+
+def test_few_errors_not_capped():
+    messages = schema_messages(MINIMAL + "  Tags: [1, 2, 3]\n")
+
+    assert [m.dotted_path for m in messages] == ["Build.Tags[0]", "Build.Tags[1]", "Build.Tags[2]"]
+
+
+@pytest.mark.parametrize("value", ["tRue", "'TRUE '", "yEs"])
+def test_boolean_spellings_as_marshmallow(value):
+    message = only_message(MINIMAL + f"  UpdateOsPackages:\n    Enabled: {value}\n")
+
+    assert "expected a boolean" in message.message
