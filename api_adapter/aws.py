@@ -20,6 +20,10 @@ _CLIENT_CONFIG = botocore.config.Config(
 )
 
 
+class AwsSetupError(Exception):
+    """boto3 cannot create a client from this machine's AWS settings (for example a malformed endpoint URL)."""
+
+
 class AwsAccess:
     """boto3 clients for one region, created on first use and shared by every validator.
 
@@ -38,9 +42,13 @@ class AwsAccess:
         """Return the boto3 client for `service_name` in this region."""
         with self._lock:
             if service_name not in self._clients:
-                self._clients[service_name] = self._session.client(
-                    service_name, region_name=self.region, config=_CLIENT_CONFIG
-                )
+                try:
+                    self._clients[service_name] = self._session.client(
+                        service_name, region_name=self.region, config=_CLIENT_CONFIG
+                    )
+                except ValueError as error:
+                    # botocore raises a bare ValueError for an endpoint URL it cannot use.
+                    raise AwsSetupError(f"cannot create the {service_name} client: {error}") from error
             return self._clients[service_name]
 
 

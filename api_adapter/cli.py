@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,10 +40,34 @@ def _suppressor(text: str) -> str:
     return text
 
 
+def _image_id(text: str) -> str:
+    # The pattern of ParallelCluster's API; the operation also caps the length at 128.
+    if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]+", text):
+        raise argparse.ArgumentTypeError(
+            f"expected a letter followed by letters, digits or hyphens (2 characters or more), got {text!r}"
+        )
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text!r}")
+    return port
+
+
 def _config_file(text: str) -> tuple[str, bytes]:
+    from pcimage.engine.loader import MAX_DOCUMENT_BYTES
+
     path = Path(text)
     try:
-        return text, path.read_bytes()
+        # One byte past the limit is enough for the loader to reject an oversized file, and a
+        # stream such as /dev/zero is never read whole.
+        with path.open("rb") as stream:
+            return text, stream.read(MAX_DOCUMENT_BYTES + 1)
     except FileNotFoundError:
         raise argparse.ArgumentTypeError(f"file not found: {text!r}") from None
     except IsADirectoryError:
@@ -69,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--image-configuration", required=True, type=_config_file, metavar="FILE", help="image configuration YAML file"
     )
     build.add_argument(
-        "-i", "--image-id", required=True, metavar="ID", help="image id: a letter, then letters, digits or hyphens"
+        "-i",
+        "--image-id",
+        required=True,
+        type=_image_id,
+        metavar="ID",
+        help="image id: a letter, then letters, digits or hyphens; 2 to 128 characters",
     )
     build.add_argument("-r", "--region", help="AWS region; defaults to the config's Region, then boto3's default")
     build.add_argument(
@@ -109,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the HTTP API (POST /v3/images/custom)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="TCP port (default: 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port (default: 8080)")
 
     commands.add_parser("schema", help="print the image configuration JSON Schema, for editors")
     return parser
@@ -127,8 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "schema":
         from pcimage.engine import image_config_schema
 
-        print(json.dumps(image_config_schema(), indent=2))
+        try:
+            print(json.dumps(image_config_schema(), indent=2))
+        except BrokenPipeError:
+            # The reader (`| head`) closed the pipe; that is not an error of ours.
+            sys.stdout = None
         return EXIT_OK
+    if arguments.command == "build-image" and arguments.offline and not arguments.dryrun:
+        parser.error("--offline only supports a dryrun: add --dryrun true")
     if arguments.command == "serve":
         from pcimage.api_adapter.http import serve
 
@@ -169,7 +205,10 @@ def _print_text(file_name: str, status: int, body: dict[str, Any]) -> None:
         if message.get("line") is not None:
             location += f":{message['line']}:{message['column']}"
         print(f"{location}: {message['level']} {message['type']}: {message['message']}")
-    print(body.get("message") or f"image {body['image']['imageId']}: {body['image']['imageBuildStatus']}")
+    if "message" in body and body.get("line") is not None:
+        print(f"{file_name}:{body['line']}:{body['column']}: ERROR {body['message']}")
+    else:
+        print(body.get("message") or f"image {body['image']['imageId']}: {body['image']['imageBuildStatus']}")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ class BadRequestError(ApiError):
 
     status = 400
 
-    def __init__(self, detail: str):
-        super().__init__(f"Bad Request: {detail}")
+    def __init__(self, detail: str, **fields: Any):
+        super().__init__(f"Bad Request: {detail}", **fields)
 
 
 class ConfigurationInvalidError(ApiError):

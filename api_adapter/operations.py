@@ -17,6 +17,8 @@ from pcimage.engine import (
     ConfigLoadError,
     InvalidSuppressorError,
     Level,
+    LoadedDocument,
+    LoadProblem,
     Suppression,
     ValidationContext,
     load_yaml,
@@ -24,7 +26,7 @@ from pcimage.engine import (
 )
 
 from . import stack
-from .aws import AwsAccess, default_region, error_code, error_message
+from .aws import AwsAccess, AwsSetupError, default_region, error_code, error_message
 from .errors import (
     ApiError,
     BadRequestError,
@@ -70,48 +72,68 @@ def build_image(
     if offline and not dryrun:
         raise BadRequestError("offline mode only supports a dryrun; set dryrun to true or leave offline mode")
 
-    region = _resolve_region(region, image_configuration)
+    document, load_problem = _load(image_configuration)
+    region = _resolve_region(region, document)
     if not image_configuration or (isinstance(image_configuration, str) and not image_configuration.strip()):
         raise BadRequestError("configuration is required and cannot be empty")
     _check_image_id(image_id)
+    if load_problem is not None:
+        problem = str(load_problem)
+        raise BadRequestError(
+            f"Configuration must be a valid YAML document. {problem[:1].upper()}{problem[1:]}",
+            line=load_problem.line,
+            column=load_problem.column,
+        )
 
     if not offline:
         aws = aws or AwsAccess(region)
-        _check_image_id_is_free(aws, image_id)
-
     context = ValidationContext(region=region, image_id=image_id, aws=None if offline else aws, offline=offline)
-    report = validate_config(image_configuration, context=context, suppress=suppression, failure_level=level)
+    # ParallelCluster checks that the image id is free before it even reads the configuration,
+    # so a file with a typo got a 409 for a taken id. pcimage reports the file's own problems
+    # first and checks the id before any validator calls AWS.
+    report = validate_config(
+        document,
+        context=context,
+        suppress=suppression,
+        failure_level=level,
+        before_validators=None if offline else lambda: _check_image_id_is_free(aws, image_id),
+    )
 
-    if report.load_problem is not None:
-        raise BadRequestError(f"Configuration must be a valid YAML document. {report.load_problem}")
     if report.schema_failed:
         raise ConfigurationInvalidError("Invalid image configuration.", report.messages)
     if report.failed:
         raise ConfigurationInvalidError("Configuration is invalid", report.messages)
+
+    assert report.config is not None
     if dryrun:
+        if not offline:
+            # Rendering reads only the parent AMI; it refuses what the build would refuse.
+            _guard_aws(lambda: stack.render_template_body(aws, image_id, report.config, version=PARALLELCLUSTER_VERSION))
         raise DryrunOperationError(report.messages)
 
     assert aws is not None
-    try:
-        created = stack.create_image_stack(
-            aws,
-            image_id,
-            report.config,
-            rollback_on_failure=rollback_on_failure,
-            version=PARALLELCLUSTER_VERSION,
-        )
-        summary = stack.image_summary(aws, created, region)
-    except botocore.exceptions.ClientError as error:
-        raise _creation_failure(error) from error
-    except botocore.exceptions.BotoCoreError as error:
-        raise InternalServiceError(
-            f"ParallelCluster image build infrastructure creation failed.\n{error}"
-        ) from error
 
-    body: dict[str, Any] = {"image": summary}
+    def create() -> dict[str, Any]:
+        created = stack.create_image_stack(
+            aws, image_id, report.config, rollback_on_failure=rollback_on_failure, version=PARALLELCLUSTER_VERSION
+        )
+        return stack.image_summary(aws, created, region)
+
+    body: dict[str, Any] = {"image": _guard_aws(create)}
     if report.messages:
         body["validationMessages"] = [message.to_dict() for message in report.messages]
     return body
+
+
+def _guard_aws(step: Callable[[], Any]) -> Any:
+    """Run a step of the stack creation, mapping AWS failures to ParallelCluster's errors."""
+    try:
+        return step()
+    except botocore.exceptions.ClientError as error:
+        raise _creation_failure(error) from error
+    except botocore.exceptions.BotoCoreError as error:
+        logger.error("creating the image build stack failed: %s", error)
+        raise InternalServiceError(f"ParallelCluster image build infrastructure creation failed.\n{error}") from error
 
 
 def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple[int, dict[str, Any]]:
@@ -126,7 +148,10 @@ def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple
         return error.status, error.body
     except botocore.exceptions.NoCredentialsError as error:
         logger.error("AWS credentials not found: %s", error)
-        return 500, {"message": f"Unable to locate AWS credentials: {error}. Configure credentials for boto3."}
+        return 500, {
+            "message": "Unable to locate AWS credentials. Configure them for boto3: environment variables, "
+            "~/.aws/credentials or a profile."
+        }
     except botocore.exceptions.EndpointConnectionError as error:
         logger.error("AWS endpoint unreachable: %s", error)
         return 500, {"message": f"Unable to reach AWS: {error}"}
@@ -134,6 +159,10 @@ def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple
         logger.error("AWS call failed: %s", error)
         mapped = _aws_failure(error)
         return mapped.status, mapped.body
+    except (botocore.exceptions.BotoCoreError, AwsSetupError) as error:
+        # A bad profile, a half-set credential pair, an unreadable config file, a malformed endpoint.
+        logger.error("AWS configuration invalid: %s", error)
+        return 500, {"message": f"Invalid AWS configuration: {error}"}
 
 
 def _parse_options(suppress_validators: Iterable[str] | None, level: str | Level) -> tuple[Suppression, Level]:
@@ -149,9 +178,20 @@ def _parse_options(suppress_validators: Iterable[str] | None, level: str | Level
         raise BadRequestError(f"{level!r} is not one of ['INFO', 'WARNING', 'ERROR']") from None
 
 
-def _resolve_region(requested: str | None, configuration: str | bytes) -> str:
+def _load(configuration: str | bytes) -> tuple[LoadedDocument | None, LoadProblem | None]:
+    if not configuration:
+        return None, None
+    try:
+        return load_yaml(configuration), None
+    except ConfigLoadError as error:
+        return None, error.problem
+
+
+def _resolve_region(requested: str | None, document: LoadedDocument | None) -> str:
     """Pick the region as ParallelCluster does: the request, then the config's Region, then boto3."""
-    configured = _configured_region(configuration)
+    configured = document.data.get("Region") if document is not None else None
+    if not isinstance(configured, str) or not configured:
+        configured = None
     if requested and configured and requested != configured:
         raise BadRequestError("region is set in both parameter and configuration and conflicts.")
 
@@ -164,20 +204,8 @@ def _resolve_region(requested: str | None, configuration: str | bytes) -> str:
     return region
 
 
-def _configured_region(configuration: str | bytes) -> str | None:
-    # Region is read before the configuration is validated; a file that does not load has none.
-    if not configuration:
-        return None
-    try:
-        data = load_yaml(configuration).data
-    except ConfigLoadError:
-        return None
-    region = data.get("Region")
-    return region if isinstance(region, str) and region else None
-
-
 def _check_image_id(image_id: str) -> None:
-    if not isinstance(image_id, str) or not IMAGE_ID_PATTERN.match(image_id):
+    if not isinstance(image_id, str) or not IMAGE_ID_PATTERN.fullmatch(image_id):
         raise ConfigurationInvalidError(
             f"Image id '{image_id}' failed to satisfy constraint: The process id can contain only alphanumeric "
             "characters (case-sensitive) and hyphens. It must start with an alphabetic character and can't be "

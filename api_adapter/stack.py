@@ -98,6 +98,25 @@ def _image_builder_ami(aws: Any, image_arn: str) -> str:
     return in_region["image"]
 
 
+def render_template_body(aws: Any, image_id: str, config: Mapping[str, Any], *, version: str) -> str:
+    """Render the build template as the JSON text CreateStack receives, reading only the parent AMI.
+
+    Raises BadRequestError for a configuration that passes validation but cannot make a valid
+    template, so a dryrun that calls this refuses what the build would refuse.
+    """
+    parent_image = describe_parent_image(aws, config["Build"]["ParentImage"])
+    template = render_template(image_id, config, parent_image=parent_image, version=version)
+    body = json.dumps(template, separators=(",", ":"))
+    if len(body.encode()) > MAX_TEMPLATE_BODY_BYTES:
+        # TODO: upload larger templates to S3 and pass TemplateURL, as ParallelCluster does.
+        raise BadRequestError(
+            f"the build template for image {image_id} is {len(body.encode())} bytes, more than the "
+            f"{MAX_TEMPLATE_BODY_BYTES} CloudFormation accepts inline: use fewer or shorter Build.Tags "
+            "(every resource repeats them) or fewer Build.Components"
+        )
+    return body
+
+
 def create_image_stack(
     aws: Any,
     image_id: str,
@@ -112,19 +131,10 @@ def create_image_stack(
     release stamped on the stack and the AMI. Rollback is disabled unless `rollback_on_failure`,
     so a failed build keeps its resources for debugging.
     """
-    parent_image = describe_parent_image(aws, config["Build"]["ParentImage"])
-    template = render_template(image_id, config, parent_image=parent_image, version=version)
-    body = json.dumps(template, separators=(",", ":"))
-    if len(body.encode()) > MAX_TEMPLATE_BODY_BYTES:
-        # TODO: upload larger templates to S3 and pass TemplateURL, as ParallelCluster does.
-        raise BadRequestError(
-            f"the build template for image {image_id} is {len(body.encode())} bytes, more than the "
-            f"{MAX_TEMPLATE_BODY_BYTES} CloudFormation accepts inline: use fewer or shorter Build.Tags "
-            "(every resource repeats them) or fewer Build.Components"
-        )
+    body = render_template_body(aws, image_id, config, version=version)
 
     cloudformation = aws.client("cloudformation")
-    logger.info("creating the build stack for image %s (parent AMI %s)", image_id, parent_image.ami_id)
+    logger.info("creating the build stack for image %s", image_id)
     stack_id = cloudformation.create_stack(
         StackName=image_id,
         TemplateBody=body,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pluggy
 
 from .hookspecs import ValidationContext, Validator, iter_findings
-from .loader import ConfigLoadError, SourceMap, load_yaml
+from .loader import ConfigLoadError, LoadedDocument, SourceMap, load_yaml
 from .messages import Level, Message
 from .plugins import collect_validators, default_plugin_manager
 from .report import Report
@@ -20,32 +20,48 @@ logger = logging.getLogger(__name__)
 
 
 def validate_config(
-    source: str | bytes,
+    source: str | bytes | LoadedDocument,
     *,
     context: ValidationContext | None = None,
     suppress: Suppression | Iterable[str] | None = None,
     failure_level: Level | str = Level.ERROR,
     plugin_manager: pluggy.PluginManager | None = None,
+    before_validators: Callable[[], None] | None = None,
 ) -> Report:
     """Validate an image configuration and return the graded report.
 
+    `source` is YAML text, or a document already loaded with `load_yaml`. `before_validators`,
+    when given, is called once the schema check has passed and before any validator runs, and
+    whatever it raises propagates: the adapter checks there that the image id is free.
+
     Raises InvalidSuppressorError for a malformed suppression entry and ValueError for an
-    unknown failure level; every problem in `source` itself is reported, never raised.
+    unknown failure level. Every problem in `source` itself is reported, never raised.
     """
+    if isinstance(suppress, str):
+        suppress = [suppress]
     if not isinstance(suppress, Suppression):
         suppress = Suppression.parse(suppress)
     if not isinstance(failure_level, Level):
+        if not isinstance(failure_level, str):
+            raise ValueError(f"invalid failure level {failure_level!r}: expected INFO, WARNING or ERROR")
         failure_level = Level.parse(failure_level)
     context = context or ValidationContext()
 
-    try:
-        document = load_yaml(source)
-    except ConfigLoadError as error:
-        return Report(messages=(), failure_level=failure_level, load_problem=error.problem)
+    if isinstance(source, LoadedDocument):
+        document = source
+    elif isinstance(source, (str, bytes, bytearray)):
+        try:
+            document = load_yaml(source)
+        except ConfigLoadError as error:
+            return Report(messages=(), failure_level=failure_level, load_problem=error.problem)
+    else:
+        raise TypeError(f"source must be YAML text (str or bytes) or a LoadedDocument, not {type(source).__name__}")
 
     schema_result = check_schema(document)
     if schema_result.messages:
         return Report(messages=schema_result.messages, failure_level=failure_level)
+    if before_validators is not None:
+        before_validators()
 
     validators = collect_validators(plugin_manager or default_plugin_manager())
     messages = run_validators(validators, schema_result.config, document.source_map, context, suppress)

@@ -208,17 +208,19 @@ def test_offline_dryrun_needs_no_aws(capsys, config_file, monkeypatch, image_id)
 
 
 def test_offline_requires_dryrun(capsys, config_file, image_id):
-    status, body = run_json(capsys, "build-image", "-c", config_file(MINIMAL), "-i", image_id, "--offline")
+    with pytest.raises(SystemExit) as exit_:
+        main(["build-image", "-c", config_file(MINIMAL), "-i", image_id, "--offline"])
 
-    assert status == 1
-    assert "offline mode only supports a dryrun" in body["message"]
+    assert exit_.value.code == 2
+    assert "--offline only supports a dryrun" in capsys.readouterr().err
 
 
 def test_yaml_error_is_bad_request(capsys, config_file, image_id):
     status, body = run_json(capsys, "build-image", "-c", config_file("Build:\n  InstanceType: [c5\n"), "-i", image_id)
 
     assert status == 1
-    assert body["message"].startswith("Bad Request: Configuration must be a valid YAML document. line 3, column 1:")
+    assert body["message"].startswith("Bad Request: Configuration must be a valid YAML document. Line 3, column 1:")
+    assert (body["line"], body["column"]) == (3, 1)
 
 
 def test_region_conflict(capsys, config_file, image_id):
@@ -259,6 +261,9 @@ def test_empty_config(capsys, config_file, image_id):
         (["-c", "CONFIG", "-i", "x1", "--dryrun", "NO"], "expected true or false, got 'NO'"),
         (["-c", "CONFIG", "-i", "x1", "--suppress-validators", "ALLL"], "expected ALL or type:<ValidatorName>, got 'ALLL'"),
         (["-c", "CONFIG", "-i", "x1", "--validation-failure-level", "CRITICAL"], "invalid choice: 'CRITICAL'"),
+        (["-c", "CONFIG", "-i", "a"], "(2 characters or more), got 'a'"),
+        (["-c", "CONFIG", "-i", "9lives"], "got '9lives'"),
+        (["-c", ".", "-i", "x1"], "'.' is a directory"),
     ],
 )
 def test_usage_errors_exit_two(capsys, config_file, arguments, complaint):
@@ -293,3 +298,46 @@ def test_schema_command_prints_json_schema(capsys):
     assert status == 0
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert "Build" in schema["properties"]
+
+
+def test_oversized_stream_read_bounded(capsys):
+    status, body = run_json(capsys, "build-image", "-c", "/dev/zero", "-i", "big", "--dryrun", "true", "--offline", "-r", "us-east-1")
+
+    assert status == 1
+    assert "larger than the maximum of 4194304 bytes" in body["message"]
+
+
+def test_bad_profile_is_clear(capsys, config_file, image_id, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+
+    status, body = run_json(capsys, "build-image", "-c", config_file(MINIMAL), "-i", image_id, "--dryrun", "true")
+
+    assert status == 1
+    assert body == {"message": "Invalid AWS configuration: The config profile (no-such-profile) could not be found"}
+
+
+def test_malformed_endpoint_is_clear(capsys, config_file, image_id, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "notaurl")
+
+    status, body = run_json(capsys, "build-image", "-c", config_file(MINIMAL), "-i", image_id, "--dryrun", "true")
+
+    assert status == 1
+    assert body["message"].startswith("Invalid AWS configuration: cannot create the ec2 client")
+
+
+def test_schema_error_reported_before_aws(capsys, config_file, image_id, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+
+    status, body = run_json(capsys, "build-image", "-c", config_file("Build:\n  ParentImage: ami-1\n"), "-i", image_id, "--dryrun", "true")
+
+    assert status == 1
+    assert body["configurationValidationErrors"][0]["type"] == "ImageSchemaValidator"
+
+
+def test_template_refusal_caught_by_dryrun(capsys, config_file, image_id):
+    tags = "".join(f"    - Key: tag-{index}\n      Value: {'v' * 200}\n" for index in range(40))
+
+    status, body = run_json(capsys, "build-image", "-c", config_file(MINIMAL + "  Tags:\n" + tags), "-i", image_id, "--dryrun", "true")
+
+    assert status == 1
+    assert "more than the 51200 CloudFormation accepts inline" in body["message"]
