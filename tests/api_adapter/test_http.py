@@ -479,8 +479,9 @@ def test_unparsable_config_rejected(client, local_aws, image_id, text):
 
     assert response.status_code == 400
     body = assert_matches_spec(response)
-    assert set(body) == {"message"}
+    assert set(body) == {"message", "line", "column"}
     assert body["message"].startswith("Bad Request: Configuration must be a valid YAML document. ")
+    assert body["line"] >= 1
 
 
 def test_build_creates_stack(client, render_shared, image_id):
