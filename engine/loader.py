@@ -12,7 +12,6 @@ and so does pcimage.
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from ruamel.yaml.reader import ReaderError
 
 from .messages import KeyPath
 from .report import LoadProblem
+from .values import describe_value, yaml_text
 
 #: Largest accepted configuration, in bytes of UTF-8 text. Real image configs are a few KiB.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -361,7 +361,7 @@ class _Builder:
         position = Position(*self._position(event))
         # Keys are kept as text, so `2:` and `~:` are reported as the keys '2' and 'null'.
         if not isinstance(key, str):
-            key = _yaml_text(key)
+            key = yaml_text(key)
         if key in frame.key_positions:
             first = frame.key_positions[key]
             raise ConfigLoadError(
@@ -533,30 +533,8 @@ def _sexagesimal(text: str, kind: type) -> Any:
     return total
 
 
-def _yaml_text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
 def _describe_type(value: Any) -> str:
-    if value is None:
-        return "an empty document"
-    if isinstance(value, bool):
-        return f"the boolean {value!r}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the text {value[:40]!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return f"the date {value.isoformat()}"
-    return type(value).__name__
+    return "an empty document" if value is None else describe_value(value)
 
 
 __all__ = ["ConfigLoadError", "LoadedDocument", "Position", "SourceMap", "load_yaml"]

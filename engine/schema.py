@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 import math
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -25,12 +24,11 @@ from jsonschema.exceptions import ValidationError, relevance
 
 from .loader import LoadedDocument, SourceMap
 from .messages import KeyPath, Level, Message, format_path
+from .values import describe_value, yaml_text
 
 #: The validator type of every schema message. Schema messages cannot be suppressed.
 SCHEMA_VALIDATOR_TYPE = "ImageSchemaValidator"
 
-#: Maximum length, in characters, of a value shown in a message. Longer values are cut.
-MAX_SHOWN_VALUE = 60
 
 #: Most schema messages reported for one document; the last message counts the rest.
 MAX_SCHEMA_MESSAGES = 100
@@ -156,7 +154,7 @@ def _convert_lenient(value: Any, node: Any, root: dict) -> Any:
         additional = node.get("additionalProperties", {})
         converted = {}
         for key, item in value.items():
-            name = key if isinstance(key, str) else _yaml_text(key)
+            name = key if isinstance(key, str) else yaml_text(key)
             child = properties.get(name, additional if isinstance(additional, dict) else {})
             converted[name] = _convert_lenient(item, child, root)
         return converted
@@ -322,7 +320,7 @@ class _ErrorFormatter:
         # the type itself is what is wrong.
         found = ""
         if keyword == "type" or not isinstance(error.instance, (dict, list)):
-            found = f"found {_show(error.instance)}"
+            found = f"found {describe_value(error.instance)}"
         if custom:
             return [self._message(path, f"{where}: {custom}" + (f"; {found}" if found else ""))]
 
@@ -339,7 +337,7 @@ class _ErrorFormatter:
             hint = f", expected one of: {', '.join(known)}"
         else:
             hint = ", and this mapping accepts no keys"
-        return self._message(parent + (key,), f"{where}: unknown key {_show(key)}{hint}", key_of=parent + (key,))
+        return self._message(parent + (key,), f"{where}: unknown key {describe_value(key)}{hint}", key_of=parent + (key,))
 
     def _message(self, path: KeyPath, text: str, key_of: KeyPath | None = None) -> Message:
         if key_of is not None:
@@ -373,9 +371,9 @@ def _expectation(keyword: str, value: Any, node: dict, error: ValidationError) -
         names = [value] if isinstance(value, str) else list(value)
         return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
     if keyword == "enum":
-        return "one of " + ", ".join(_yaml_text(choice) for choice in value)
+        return "one of " + ", ".join(yaml_text(choice) for choice in value)
     if keyword == "const":
-        return _show(value)
+        return describe_value(value)
     if keyword == "pattern":
         return f"a string matching the regular expression {value}"
     if keyword == "maxLength":
@@ -403,53 +401,3 @@ def _expectation(keyword: str, value: Any, node: dict, error: ValidationError) -
     if keyword == "contentMediaType":
         return error.message.removeprefix("expected ")
     return error.message
-
-
-def _yaml_text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _show(value: Any) -> str:
-    """Describe a found value for a message: escaped, cut when long, its kind named when not text."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {_yaml_text(value)}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if not isinstance(value, str):
-        if hasattr(value, "isoformat"):
-            return f"the date {value.isoformat()}"
-        return type(value).__name__
-
-    escaped = "".join(_escape(character) for character in value)
-    if len(escaped) > MAX_SHOWN_VALUE:
-        escaped = escaped[: MAX_SHOWN_VALUE - 1] + "…"
-        return f"'{escaped}' ({len(value)} characters)"
-    return f"'{escaped}'"
-
-
-def _escape(character: str) -> str:
-    if character == "'":
-        return "\\'"
-    if character == "\\":
-        return "\\\\"
-    if character == " ":
-        return character
-    category = unicodedata.category(character)
-    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"):
-        code = ord(character)
-        if code < 0x100:
-            return f"\\x{code:02x}"
-        if code < 0x10000:
-            return f"\\u{code:04x}"
-        return f"\\U{code:08x}"
-    return character

@@ -84,7 +84,7 @@ def test_empty_or_comment_only(text):
 
 @pytest.mark.parametrize(
     ("text", "found"),
-    [("- Build\n", "a list"), ("just text\n", "the text 'just text'"), ("~\n", "an empty document"), ("42\n", "the number 42")],
+    [("- Build\n", "a list"), ("just text\n", "'just text'"), ("~\n", "an empty document"), ("42\n", "the number 42")],
 )
 def test_top_level_must_be_mapping(text, found):
     error = load_error(text)
