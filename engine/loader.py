@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml import events as yaml_events
@@ -87,8 +87,7 @@ class ConfigLoadError(Exception):
         super().__init__(str(self.problem))
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """A 1-based line and column in the source text."""
 
     line: int
@@ -259,15 +258,16 @@ class _Builder:
     # Event handling
 
     def _handle(self, event: yaml_events.Event) -> None:
-        if isinstance(event, yaml_events.DocumentStartEvent):
+        # Scalars are most of the stream, so they are tested first.
+        if isinstance(event, yaml_events.ScalarEvent):
+            self._add_value(*self._scalar(event), event)
+        elif isinstance(event, yaml_events.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
                 raise ConfigLoadError(
                     "the configuration contains more than one YAML document; remove the second '---' and what follows",
                     *self._position(event),
                 )
-        elif isinstance(event, yaml_events.ScalarEvent):
-            self._add_value(*self._scalar(event), event)
         elif isinstance(event, yaml_events.AliasEvent):
             self._alias(event)
         elif isinstance(event, yaml_events.MappingStartEvent):

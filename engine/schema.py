@@ -97,7 +97,8 @@ def _inline_references(node: Any, root: dict) -> Any:
 def check_schema(document: LoadedDocument) -> SchemaResult:
     """Check a loaded document against the image configuration schema."""
     validator = _validator()
-    schema = image_config_schema()
+    # The inlined copy has no `$ref`s left, so the walks below never resolve one.
+    schema = validator.schema
 
     config = _convert_lenient(document.data, schema, schema)
     errors = list(itertools.islice(validator.iter_errors(config), MAX_SCHEMA_ERRORS + 1))
