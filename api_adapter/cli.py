@@ -168,7 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "serve":
         from pcimage.api_adapter.http import serve
 
-        serve(host=arguments.host, port=arguments.port)
+        try:
+            serve(host=arguments.host, port=arguments.port)
+        except SystemExit as exit_:
+            # uvicorn exits with its own status when it cannot bind the address; it has logged why.
+            if exit_.code not in (0, None):
+                return EXIT_REFUSED
         return EXIT_OK
     return _build_image(arguments)
 

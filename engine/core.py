@@ -64,6 +64,10 @@ def validate_config(
         before_validators()
 
     validators = collect_validators(plugin_manager or default_plugin_manager())
+    unknown = sorted(suppress.types - {validator.type for validator in validators})
+    if unknown:
+        # ParallelCluster ignores such names silently; a warning catches a misspelt suppressor.
+        logger.warning("suppressValidators names no installed validator: %s", ", ".join(unknown))
     messages = run_validators(validators, schema_result.config, document.source_map, context, suppress)
     return Report(messages=tuple(messages), failure_level=failure_level, config=schema_result.config)
 

@@ -197,3 +197,10 @@ def test_entry_point_plugin_discovered(tmp_path, monkeypatch):
     assert types.index("NoLargeInstancesValidator") > types.index("KmsKeyIdEncryptedValidator")
     assert [(m.type, m.line, m.column) for m in report.messages] == [("NoLargeInstancesValidator", 2, 17)]
     sys.modules.pop("site_rules", None)
+
+
+def test_unknown_suppressor_logged(caplog):
+    with caplog.at_level("WARNING", logger="pcimage.engine.core"):
+        validate_config(CONFIG, plugin_manager=manager_with(TagValidator()), suppress=["type:CostCentreTagValidator"])
+
+    assert "suppressValidators names no installed validator: CostCentreTagValidator" in caplog.text
