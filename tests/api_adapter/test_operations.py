@@ -82,3 +82,23 @@ def test_unreachable_endpoint_is_clear(render_shared, local_aws, monkeypatch, im
 
     assert status == 500
     assert body["message"].startswith("Unable to reach AWS")
+
+
+def test_image_id_with_trailing_newline_rejected(render_shared):
+    with pytest.raises(ApiError) as caught:
+        build_image(render_shared(MINIMAL), "abc\n", dryrun=True)
+
+    assert caught.value.status == 400
+    assert caught.value.body["message"].startswith("Image id 'abc\n' failed to satisfy constraint")
+
+
+@pytest.mark.parametrize(
+    ("suppress", "level", "complaint"),
+    [(["ALLL"], "ERROR", "'ALLL' does not match"), (None, "CRITICAL", "'CRITICAL' is not one of")],
+)
+def test_bad_options_rejected(render_shared, suppress, level, complaint):
+    with pytest.raises(ApiError) as caught:
+        build_image(render_shared(MINIMAL), "abc", dryrun=True, suppress_validators=suppress, validation_failure_level=level)
+
+    assert caught.value.status == 400
+    assert complaint in caught.value.body["message"]
