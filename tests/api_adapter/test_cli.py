@@ -341,3 +341,22 @@ def test_template_refusal_caught_by_dryrun(capsys, config_file, image_id):
 
     assert status == 1
     assert "more than the 51200 CloudFormation accepts inline" in body["message"]
+
+
+def test_suppressed_missing_ami_dryrun_passes(capsys, config_file, image_id):
+    config = config_file("Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0000000000000dead\n")
+
+    status, body = run_json(capsys, "build-image", "-c", config, "-i", image_id, "--dryrun", "true", "--suppress-validators", "ALL")
+
+    assert status == 0
+    assert body["message"] == "Request would have succeeded, but DryRun flag is set."
+
+
+def test_missing_ami_reported_by_validators(capsys, config_file, image_id):
+    config = config_file("Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0000000000000dead\n")
+
+    status, body = run_json(capsys, "build-image", "-c", config, "-i", image_id, "--dryrun", "true")
+
+    assert status == 1
+    assert [e["type"] for e in body["configurationValidationErrors"]] == ["InstanceTypeBaseAMICompatibleValidator"]
+    assert body["configurationValidationErrors"][0]["message"] == "Invalid image 'ami-0000000000000dead'."
