@@ -167,7 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--offline only supports a dryrun: add --dryrun true")
     if arguments.command == "serve":
         from pcimage.api_adapter.http import serve
+        from pcimage.engine import PluginError, collect_validators, default_plugin_manager
 
+        try:
+            # A broken plugin would fail every request, so the server refuses to start instead.
+            collect_validators(default_plugin_manager())
+        except PluginError as error:
+            print(f"pcimage serve: {error}", file=sys.stderr)
+            return EXIT_REFUSED
         try:
             serve(host=arguments.host, port=arguments.port)
         except SystemExit as exit_:

@@ -19,6 +19,7 @@ from pcimage.engine import (
     Level,
     LoadedDocument,
     LoadProblem,
+    PluginError,
     Suppression,
     ValidationContext,
     load_yaml,
@@ -170,6 +171,9 @@ def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple
         logger.error("AWS call failed: %s", error)
         mapped = _aws_failure(error)
         return mapped.status, mapped.body
+    except PluginError as error:
+        logger.error("validator plugin unusable: %s", error)
+        return 500, {"message": str(error)}
     except (botocore.exceptions.BotoCoreError, AwsSetupError) as error:
         # A bad profile, a half-set credential pair, an unreadable config file, a malformed endpoint.
         logger.error("AWS configuration invalid: %s", error)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
 
 from .hookspecs import ValidationContext, Validator, iter_findings
 from .loader import ConfigLoadError, LoadedDocument, SourceMap, load_yaml
-from .messages import Level, Message
+from .messages import Finding, Level, Message
 from .plugins import collect_validators, default_plugin_manager
 from .report import Report
 from .schema import check_schema
@@ -63,6 +64,7 @@ def validate_config(
     if before_validators is not None:
         before_validators()
 
+    # Raises PluginError for a plugin that cannot be used; the doors report it as a failure.
     validators = collect_validators(plugin_manager or default_plugin_manager())
     unknown = sorted(suppress.types - {validator.type for validator in validators})
     if unknown:
@@ -85,6 +87,9 @@ def run_validators(
     anything it found before, as ParallelCluster does, so one broken check never hides the others.
     """
     messages: list[Message] = []
+    # Validators share one read-only view, so a plugin cannot change what later validators check
+    # or what gets built.
+    view = frozen(config)
 
     for validator in validators:
         if suppress.skips(validator.type):
@@ -95,7 +100,7 @@ def run_validators(
             continue
 
         try:
-            findings = list(iter_findings(validator.validate(config, context)))
+            findings = [_checked(finding) for finding in iter_findings(validator.validate(view, context))]
         except Exception as error:  # noqa: BLE001 (a plugin's failure must become a message)
             logger.debug("validator %s raised", validator.type, exc_info=True)
             messages.append(Message(Level.ERROR, validator.type, exception_text(error)))
@@ -117,6 +122,38 @@ def run_validators(
     return messages
 
 
+class InvalidFindingError(Exception):
+    """A validator produced something that is not a well-formed Finding."""
+
+
+def _checked(finding: Any) -> Finding:
+    if not isinstance(finding, Finding):
+        raise InvalidFindingError(f"the validator returned {finding!r}, which is not a Finding")
+    if finding.level not in tuple(Level):
+        raise InvalidFindingError(f"the validator returned a Finding with the invalid level {finding.level!r}")
+    if not isinstance(finding.message, str):
+        raise InvalidFindingError(f"the validator returned a Finding whose message is not text: {finding.message!r}")
+    path = finding.path
+    if not isinstance(path, (tuple, list)) or not all(isinstance(part, (str, int)) for part in path):
+        raise InvalidFindingError(
+            f"the validator returned a Finding whose path {path!r} is not a tuple of keys and indexes"
+        )
+    return finding
+
+
+# Exceptions that mean the validator itself is wrong, not that AWS or the input failed.
+_PROGRAMMING_ERRORS = (AttributeError, IndexError, KeyError, NameError, TypeError, InvalidFindingError)
+
+
+def frozen(value: Any) -> Any:
+    """Return a read-only copy of a configuration: mappings become mapping proxies, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(frozen(item) for item in value)
+    return value
+
+
 def exception_text(error: BaseException) -> str:
     """Return the text a user should see for an exception raised inside a validator.
 
@@ -128,4 +165,7 @@ def exception_text(error: BaseException) -> str:
         aws_message = response.get("Error", {}).get("Message")
         if aws_message:
             return str(aws_message)
+    if isinstance(error, _PROGRAMMING_ERRORS):
+        # str(KeyError('Tags')) is just "'Tags'"; the type tells a plugin author what went wrong.
+        return f"validator failed with {type(error).__name__}: {error}"
     return str(error) or type(error).__name__

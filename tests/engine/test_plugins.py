@@ -144,7 +144,7 @@ def test_validator_without_type_rejected():
         def validate(self, config, context):
             return []
 
-    with pytest.raises(PluginError, match="no valid `type` name"):
+    with pytest.raises(PluginError, match="needs a `type` of letters and digits only"):
         collect_validators(manager_with(Nameless()))
 
 
@@ -153,7 +153,7 @@ def test_duplicate_type_names_rejected():
     manager.register(Plugin(TagValidator()), name="first")
     manager.register(Plugin(TagValidator()), name="second")
 
-    with pytest.raises(PluginError, match="two plugins register a validator of type CostCenterTagValidator"):
+    with pytest.raises(PluginError, match="registers the type CostCenterTagValidator, which plugin '.*' already registers"):
         collect_validators(manager)
 
 
@@ -204,3 +204,107 @@ def test_unknown_suppressor_logged(caplog):
         validate_config(CONFIG, plugin_manager=manager_with(TagValidator()), suppress=["type:CostCentreTagValidator"])
 
     assert "suppressValidators names no installed validator: CostCentreTagValidator" in caplog.text
+
+
+class MutatingValidator:
+    type = "MutatingValidator"
+    needs_aws = False
+
+    def validate(self, config, context):
+        config["Build"]["InstanceType"] = "p4d.24xlarge"
+        return []
+
+
+def test_validators_cannot_change_config():
+    report = validate_config(CONFIG, plugin_manager=manager_with(MutatingValidator(), TagValidator()))
+
+    assert report.config["Build"]["InstanceType"] == "c5.xlarge"
+    assert report.messages[0].type == "MutatingValidator"
+    assert report.messages[0].level is Level.ERROR
+    assert "TypeError" in report.messages[0].message
+
+
+class JunkValidator:
+    needs_aws = False
+
+    def __init__(self, name, *results):
+        self.type = name
+        self.results = results
+
+    def validate(self, config, context):
+        return list(self.results)
+
+
+@pytest.mark.parametrize(
+    ("result", "complaint"),
+    [
+        ("text", "which is not a Finding"),
+        (Finding("WARN", "x", ()), "invalid level 'WARN'"),
+        (Finding(Level.ERROR, None, ()), "message is not text"),
+        (Finding(Level.ERROR, "x", "Build.InstanceType"), "is not a tuple of keys and indexes"),
+    ],
+)
+def test_malformed_finding_becomes_error(result, complaint):
+    report = validate_config(CONFIG, plugin_manager=manager_with(JunkValidator("JunkValidator", result)))
+
+    [message] = report.messages
+    assert message.type == "JunkValidator"
+    assert message.level is Level.ERROR
+    assert complaint in message.message
+
+
+def test_finding_with_integer_level_accepted():
+    report = validate_config(
+        CONFIG, plugin_manager=manager_with(JunkValidator("IntLevelValidator", Finding(30, "x", ("Build",)))), failure_level="INFO"
+    )
+
+    assert [(m.level, m.line) for m in report.messages] == [(Level.WARNING, 2)]
+
+
+class BrokenHook:
+    def __init__(self, result=None, error=None):
+        self.result, self.error = result, error
+
+    @hookimpl
+    def pcimage_validators(self):
+        if self.error:
+            raise self.error
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("plugin", "complaint"),
+    [
+        (BrokenHook(error=RuntimeError("boom")), "pcimage_validators() raised RuntimeError: boom"),
+        (BrokenHook(result="CostCenterTagValidator"), "must return a list of validators, not str"),
+        (Plugin(JunkValidator("Site_Rules")), "needs a `type` of letters and digits only"),
+        (Plugin(type("NoFlag", (), {"type": "NoFlag", "validate": lambda self, c, x: []})()), "boolean `needs_aws`"),
+    ],
+)
+def test_broken_plugin_named_in_error(plugin, complaint):
+    manager = create_plugin_manager(load_entry_points=False)
+    manager.register(plugin, name="site-rules")
+
+    with pytest.raises(PluginError) as caught:
+        collect_validators(manager)
+
+    assert "validator plugin 'site-rules'" in str(caught.value)
+    assert complaint in str(caught.value)
+
+
+def test_entry_point_import_failure_named(tmp_path, monkeypatch):
+    (tmp_path / "broken_rules.py").write_text("raise ImportError('missing dependency: pyfoo')\n")
+    dist_info = tmp_path / "broken_rules-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-rules\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[pcimage.validators]\nbroken_rules = broken_rules\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+
+    with pytest.raises(PluginError) as caught:
+        create_plugin_manager()
+
+    assert str(caught.value) == (
+        "validator plugin 'broken_rules' (broken_rules) failed to load: ImportError: missing dependency: pyfoo"
+    )
+    sys.modules.pop("broken_rules", None)
