@@ -12,8 +12,10 @@ and so does pcimage.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -21,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml import events as yaml_events
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.main import CParser
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
 
@@ -74,6 +77,12 @@ _YAML11_IMPLICIT = [
         ),
     ),
 ]
+# The rules above as one expression with a group per rule, so one match call finds the first rule
+# that matches. Every rule is anchored at both ends, so the alternatives are tried in list order.
+_YAML11_IMPLICIT_ANY = re.compile(
+    "|".join(f"(?P<rule{index}>{expression.pattern})" for index, (_, expression) in enumerate(_YAML11_IMPLICIT))
+)
+_YAML11_RULE_TAGS = {f"rule{index}": tag for index, (tag, _) in enumerate(_YAML11_IMPLICIT)}
 # Plain scalars that start with none of these characters are strings under every rule above.
 _RESOLVABLE_FIRST_CHARACTERS = frozenset("-+.0123456789~nNtTfFyYoO<")
 _TIMESTAMP_CONSTRUCTOR = SafeConstructor()
@@ -129,19 +138,18 @@ class LoadedDocument:
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """A mapping or sequence under construction."""
 
     container: dict | list
+    is_mapping: bool
     path: KeyPath
     anchor: str | None
     size: int = 1
     depth: int = 0
     pending_key: Any = None
-    pending_key_position: Position | None = None
     has_pending_key: bool = False
-    key_positions: dict[Any, Position] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,34 @@ def _line_and_column(text: str, index: int) -> tuple[int, int]:
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
+@contextlib.contextmanager
+def _event_stream(text: str) -> Iterator[Iterator[yaml_events.Event]]:
+    """Yield an iterator over the parser's events for `text`, parsed one at a time as it is read."""
+    if CParser is None:
+        # Without ruamel.yaml.clib, YAML(pure=False) falls back to the pure-Python parser.
+        events = YAML(typ="safe", pure=False).parse(text)
+        try:
+            yield events
+        finally:
+            events.close()
+        return
+
+    # YAML(pure=False) parses with this same libyaml CParser, in a subclass that adds a
+    # constructor. Calling get_event through iter() costs no Python frame per event, unlike
+    # the generator of YAML().parse.
+    parser = CParser(text)
+    try:
+        yield iter(parser.get_event, None)
+    finally:
+        parser.dispose()
+
+
+def _start_position(event: yaml_events.Event) -> Position:
+    mark = event.start_mark
+    # tuple.__new__ builds the named tuple without the Python-level Position.__new__ call.
+    return tuple.__new__(Position, (mark.line + 1, mark.column + 1))
+
+
 class _Builder:
     def __init__(self, text: str):
         self.text = text
@@ -229,10 +265,23 @@ class _Builder:
         self.documents = 0
 
     def build(self) -> LoadedDocument:
-        parser = YAML(typ="safe", pure=False)
+        # Dispatch is on the exact class, because ruamel creates no subclasses of these. Stream
+        # start and end and document end need no handling.
+        handlers = {
+            yaml_events.ScalarEvent: self._scalar_event,
+            yaml_events.MappingStartEvent: self._mapping_start,
+            yaml_events.MappingEndEvent: self._end_collection,
+            yaml_events.SequenceStartEvent: self._sequence_start,
+            yaml_events.SequenceEndEvent: self._end_collection,
+            yaml_events.AliasEvent: self._alias,
+            yaml_events.DocumentStartEvent: self._document_start,
+        }
         try:
-            for event in parser.parse(self.text):
-                self._handle(event)
+            with _event_stream(self.text) as events:
+                for event in events:
+                    handler = handlers.get(type(event))
+                    if handler is not None:
+                        handler(event)
         except ConfigLoadError:
             raise
         except MarkedYAMLError as error:
@@ -257,25 +306,53 @@ class _Builder:
 
     # Event handling
 
-    def _handle(self, event: yaml_events.Event) -> None:
-        # Scalars are most of the stream, so they are tested first.
-        if isinstance(event, yaml_events.ScalarEvent):
-            self._add_value(*self._scalar(event), event)
-        elif isinstance(event, yaml_events.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
+    def _document_start(self, event: yaml_events.DocumentStartEvent) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise ConfigLoadError(
+                "the configuration contains more than one YAML document; remove the second '---' and what follows",
+                *self._position(event),
+            )
+
+    def _scalar_event(self, event: yaml_events.ScalarEvent) -> None:
+        value = event.value
+        # An untagged quoted or block scalar is a string, and so is an untagged plain one whose first
+        # character starts no implicit type. Such scalars, most of a config, skip `_scalar`.
+        if event.ctag is None and (event.style or (value and value[0] not in _RESOLVABLE_FIRST_CHARACTERS)):
+            tag = _STR
+        else:
+            value, tag = self._scalar(event)
+        self._count(1, event)
+        position = _start_position(event)
+
+        stack = self.stack
+        frame = stack[-1] if stack else None
+        if frame is None:
+            path: KeyPath = ()
+        elif not frame.is_mapping:
+            path = frame.path + (len(frame.container),)
+        elif frame.has_pending_key:
+            path = frame.path + (frame.pending_key,)
+        else:
+            if tag == _MERGE:
                 raise ConfigLoadError(
-                    "the configuration contains more than one YAML document; remove the second '---' and what follows",
-                    *self._position(event),
+                    "YAML merge keys (<<) are not supported, as in ParallelCluster: write the keys out",
+                    *position,
                 )
-        elif isinstance(event, yaml_events.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, yaml_events.MappingStartEvent):
-            self._start_collection(event, {}, _MAP, "mapping")
-        elif isinstance(event, yaml_events.SequenceStartEvent):
-            self._start_collection(event, [], _SEQ, "sequence")
-        elif isinstance(event, (yaml_events.MappingEndEvent, yaml_events.SequenceEndEvent)):
-            self._end_collection()
+            self._take_key(frame, value, position)
+            return
+
+        self.source_map.values[path] = position
+        depth = len(stack)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = _Anchored(value, 1, depth)
+        self._place(frame, value, 1, depth)
+
+    def _mapping_start(self, event: yaml_events.MappingStartEvent) -> None:
+        self._start_collection(event, {}, _MAP, "mapping")
+
+    def _sequence_start(self, event: yaml_events.SequenceStartEvent) -> None:
+        self._start_collection(event, [], _SEQ, "sequence")
 
     def _start_collection(self, event: Any, container: dict | list, standard_tag: str, kind: str) -> None:
         tag = event.tag
@@ -285,45 +362,29 @@ class _Builder:
                 *self._position(event),
             )
 
-        if self._expecting_key():
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.is_mapping and not frame.has_pending_key:
             raise ConfigLoadError(
                 f"a mapping key must be plain text, not a {kind}", *self._position(event)
             )
-        path = self._child_path(event)
+        path = self._child_path(frame)
         depth = len(self.stack) + 1
         if depth > MAX_DEPTH:
             raise ConfigLoadError(
                 f"the configuration is nested more than {MAX_DEPTH} levels deep", *self._position(event)
             )
         self._count(1, event)
-        self.source_map.values[path] = Position(*self._position(event))
+        self.source_map.values[path] = _start_position(event)
         if event.anchor is not None:
             self.open_anchors.add(event.anchor)
-        self.stack.append(_Frame(container, path, event.anchor, depth=depth))
+        self.stack.append(_Frame(container, kind == "mapping", path, event.anchor, depth=depth))
 
-    def _end_collection(self) -> None:
+    def _end_collection(self, event: yaml_events.CollectionEndEvent) -> None:
         frame = self.stack.pop()
         if frame.anchor is not None:
             self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = _Anchored(frame.container, frame.size, frame.depth)
-        self._place(frame.container, frame.size, frame.depth, frame.path)
-
-    def _add_value(self, value: Any, tag: str, event: Any) -> None:
-        self._count(1, event)
-        if tag == _MERGE and self._expecting_key():
-            raise ConfigLoadError(
-                "YAML merge keys (<<) are not supported, as in ParallelCluster: write the keys out",
-                *self._position(event),
-            )
-        if self._expecting_key():
-            self._take_key(value, event)
-            return
-
-        path = self._child_path(event)
-        self.source_map.values[path] = Position(*self._position(event))
-        if event.anchor is not None:
-            self.anchors[event.anchor] = _Anchored(value, 1, len(self.stack))
-        self._place(value, 1, len(self.stack), path)
+        self._place(self.stack[-1] if self.stack else None, frame.container, frame.size, frame.depth)
 
     def _alias(self, event: yaml_events.AliasEvent) -> None:
         anchored = self.anchors.get(event.anchor)
@@ -342,61 +403,55 @@ class _Builder:
                 f"the alias *{event.anchor} makes the configuration nested more than {MAX_DEPTH} levels deep",
                 *self._position(event),
             )
-        if self._expecting_key():
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.is_mapping and not frame.has_pending_key:
             if isinstance(anchored.value, (dict, list)):
                 raise ConfigLoadError("a mapping key must be plain text, not a mapping or list", *self._position(event))
-            self._take_key(anchored.value, event)
+            self._take_key(frame, anchored.value, _start_position(event))
             return
-        path = self._child_path(event)
-        self.source_map.values[path] = Position(*self._position(event))
-        self._place(anchored.value, anchored.size, anchored.depth, path)
+        self.source_map.values[self._child_path(frame)] = _start_position(event)
+        self._place(frame, anchored.value, anchored.size, anchored.depth)
 
-    # Placing values into the parent
+    # Placing values into the parent. `frame` is the innermost open collection, or None at the top.
 
-    def _expecting_key(self) -> bool:
-        return bool(self.stack) and isinstance(self.stack[-1].container, dict) and not self.stack[-1].has_pending_key
-
-    def _take_key(self, key: Any, event: Any) -> None:
-        frame = self.stack[-1]
-        position = Position(*self._position(event))
+    def _take_key(self, frame: _Frame, key: Any, position: Position) -> None:
         # Keys are kept as text, so `2:` and `~:` are reported as the keys '2' and 'null'.
         if not isinstance(key, str):
             key = yaml_text(key)
-        if key in frame.key_positions:
-            first = frame.key_positions[key]
+        # Each mapping's path is its parent's path plus a key or index unique there, so no two
+        # mappings share a path, and a key path already in the source map is a repeated key.
+        path = frame.path + (key,)
+        first = self.source_map.keys.get(path)
+        if first is not None:
             raise ConfigLoadError(
                 f"duplicate key {key!r}: it is already defined at line {first.line}, column {first.column}",
                 position.line,
                 position.column,
             )
-        frame.key_positions[key] = position
-        self.source_map.keys[frame.path + (key,)] = position
+        self.source_map.keys[path] = position
         frame.pending_key = key
-        frame.pending_key_position = position
         frame.has_pending_key = True
 
-    def _child_path(self, event: Any) -> KeyPath:
-        if not self.stack:
+    @staticmethod
+    def _child_path(frame: _Frame | None) -> KeyPath:
+        if frame is None:
             return ()
-        frame = self.stack[-1]
-        if isinstance(frame.container, list):
-            return frame.path + (len(frame.container),)
-        return frame.path + (frame.pending_key,)
+        if frame.is_mapping:
+            return frame.path + (frame.pending_key,)
+        return frame.path + (len(frame.container),)
 
-    def _place(self, value: Any, size: int, depth: int, path: KeyPath) -> None:
-        if not self.stack:
+    def _place(self, frame: _Frame | None, value: Any, size: int, depth: int) -> None:
+        if frame is None:
             self.root = value
             return
-        frame = self.stack[-1]
         frame.size += size
         frame.depth = max(frame.depth, depth + 1)
-        if isinstance(frame.container, list):
+        if not frame.is_mapping:
             frame.container.append(value)
             return
-        key = frame.pending_key
+        frame.container[frame.pending_key] = value
         frame.has_pending_key = False
         frame.pending_key = None
-        frame.container[key] = value
 
     # Scalars
 
@@ -420,10 +475,8 @@ class _Builder:
     def _resolve(self, value: str) -> str:
         if value and value[0] not in _RESOLVABLE_FIRST_CHARACTERS:
             return _STR
-        for tag, expression in _YAML11_IMPLICIT:
-            if expression.match(value):
-                return tag
-        return _STR
+        match = _YAML11_IMPLICIT_ANY.match(value)
+        return _YAML11_RULE_TAGS[match.lastgroup] if match else _STR
 
     # Bounds and positions
 
