@@ -14,7 +14,7 @@ import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -68,8 +68,21 @@ def _check_json_text(validator: Any, media_type: Any, instance: Any, schema: dic
         yield ValidationError(f"expected JSON text ({error.msg} at character {error.pos + 1})")
 
 
+_JSONSCHEMA_ITEMS = jsonschema.Draft202012Validator.VALIDATORS["items"]
+
+
+def _check_items(validator: Any, items: Any, instance: Any, schema: dict) -> Iterable[ValidationError]:
+    # jsonschema descends into each item, which was most of the check of a config with thousands
+    # of tags. When the exact check accepts every item, jsonschema's `items` would report nothing,
+    # so it is skipped. Otherwise it runs and reports its usual errors.
+    accepts = _exact_check(items)
+    if accepts is not None and isinstance(instance, list) and all(map(accepts, instance)):
+        return
+    yield from _JSONSCHEMA_ITEMS(validator, items, instance, schema)
+
+
 _Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"contentMediaType": _check_json_text}
+    jsonschema.Draft202012Validator, {"contentMediaType": _check_json_text, "items": _check_items}
 )
 
 
@@ -138,6 +151,98 @@ def _declared_types(node: dict) -> set[str]:
     return set()
 
 
+# Exact checks of simple subschemas
+
+#: JSON Schema types that jsonschema's 2020-12 type checker tests with a bare isinstance, and the
+#: Python type of each.
+_ISINSTANCE_TYPES = {"string": str, "object": dict, "array": list, "boolean": bool}
+#: Keywords that are not validation keywords but change how jsonschema reads a subschema.
+_SCOPE_KEYWORDS = frozenset({"$schema", "$id", "$anchor", "$dynamicAnchor", "$vocabulary"})
+#: Validation keywords that `_compile_exact_check` compiles.
+_EXACT_KEYWORDS = frozenset({"type", "minLength", "maxLength", "required", "properties", "additionalProperties", "items"})
+#: Compiled checks by id() of their subschema, which each entry keeps alive so the id stays unique.
+_EXACT_CHECKS: dict[int, tuple[Any, Callable[[Any], bool] | None]] = {}
+
+
+def _exact_check(subschema: Any) -> Callable[[Any], bool] | None:
+    """Return `_compile_exact_check(subschema)`, compiled once per subschema object.
+
+    The cache assumes that a schema is not modified once it is in use, as `_validator`'s is not.
+    """
+    cached = _EXACT_CHECKS.get(id(subschema))
+    if cached is None or cached[0] is not subschema:
+        cached = (subschema, _compile_exact_check(subschema))
+        _EXACT_CHECKS[id(subschema)] = cached
+    return cached[1]
+
+
+def _compile_exact_check(subschema: Any) -> Callable[[Any], bool] | None:
+    """Compile a predicate that is true exactly when jsonschema finds `subschema` valid for a value.
+
+    Only the keywords in `_EXACT_KEYWORDS` are compiled, with `type` limited to the names in
+    `_ISINSTANCE_TYPES`, nested as deep as they go. Keywords that jsonschema ignores are ignored.
+    For any other keyword, and for a boolean schema other than true, this returns None and
+    jsonschema checks the value itself. `subschema` must be valid under the 2020-12 metaschema,
+    as `_validator` checks.
+    """
+    if subschema is True:
+        return lambda instance: True
+    if not isinstance(subschema, dict) or _SCOPE_KEYWORDS & subschema.keys():
+        return None
+    if any(keyword in _Validator.VALIDATORS and keyword not in _EXACT_KEYWORDS for keyword in subschema):
+        return None
+
+    types: tuple[type, ...] | None = None
+    if "type" in subschema:
+        names = subschema["type"]
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not all(name in _ISINSTANCE_TYPES for name in names):
+            return None
+        types = tuple(_ISINSTANCE_TYPES[name] for name in names)
+
+    min_length = subschema.get("minLength", 0)
+    max_length = subschema.get("maxLength")
+    required = frozenset(subschema.get("required", ()))
+
+    properties: dict[str, Callable[[Any], bool]] = {}
+    for name, child in subschema.get("properties", {}).items():
+        check = _exact_check(child)
+        if check is None:
+            return None
+        properties[name] = check
+
+    additional = subschema.get("additionalProperties", True)
+    if additional is not True and additional is not False:
+        additional = _exact_check(additional)
+        if additional is None:
+            return None
+    items = _exact_check(subschema.get("items", True))
+    if items is None:
+        return None
+
+    def accepts(instance: Any) -> bool:
+        if types is not None and not isinstance(instance, types):
+            return False
+        if isinstance(instance, str):
+            return min_length <= len(instance) and (max_length is None or len(instance) <= max_length)
+        if isinstance(instance, dict):
+            if not instance.keys() >= required:
+                return False
+            for key, value in instance.items():
+                check = properties.get(key)
+                if check is not None:
+                    if not check(value):
+                        return False
+                elif additional is False or (additional is not True and not additional(value)):
+                    return False
+            return True
+        if isinstance(instance, list):
+            return all(map(items, instance))
+        return True
+
+    return accepts
+
+
 # Lenient conversion
 
 
@@ -148,7 +253,6 @@ def _convert_lenient(value: Any, node: Any, root: dict) -> Any:
     It never shares containers, because aliases in the source may repeat one object.
     """
     node = _resolve(node, root)
-    types = _declared_types(node)
 
     if isinstance(value, dict):
         properties = node.get("properties", {})
@@ -164,6 +268,7 @@ def _convert_lenient(value: Any, node: Any, root: dict) -> Any:
         items = node.get("items", {})
         return [_convert_lenient(item, items, root) for item in value]
 
+    types = _declared_types(node)
     if types == {"integer"}:
         return _lenient_integer(value)
     if types == {"boolean"}:
@@ -209,13 +314,15 @@ def _apply_defaults(value: Any, node: Any, root: dict) -> None:
             child = _resolve(child, root)
             if name not in value and "default" in child:
                 value[name] = copy.deepcopy(child["default"])
-            if name in value:
+            # Defaults are filled only into mappings, so a scalar needs no visit.
+            if name in value and isinstance(value[name], (dict, list)):
                 _apply_defaults(value[name], child, root)
     elif isinstance(value, list):
         items = node.get("items")
         if items is not None:
             for item in value:
-                _apply_defaults(item, items, root)
+                if isinstance(item, (dict, list)):
+                    _apply_defaults(item, items, root)
 
 
 # Messages
