@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -102,6 +103,7 @@ class LocalAws:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.process = None
+        shutil.rmtree(self._config_dir, ignore_errors=True)
 
 
 def seed_account(region: str = REGION) -> dict[str, str]:
