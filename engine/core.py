@@ -166,6 +166,6 @@ def exception_text(error: BaseException) -> str:
         if aws_message:
             return str(aws_message)
     if isinstance(error, _PROGRAMMING_ERRORS):
-        # str(KeyError('Tags')) is just "'Tags'"; the type tells a plugin author what went wrong.
+        # str(KeyError('Tags')) is just "'Tags'", so the type is added to show a plugin author what failed.
         return f"validator failed with {type(error).__name__}: {error}"
     return str(error) or type(error).__name__

@@ -11,7 +11,7 @@ from .messages import Level, Message
 
 @dataclass(frozen=True)
 class LoadProblem:
-    """Why the text could not be read as a YAML mapping, and where (1-based line and column)."""
+    """The reason the text could not be read as a YAML mapping, with its 1-based line and column."""
 
     problem: str
     line: int | None = None
@@ -28,8 +28,8 @@ class LoadProblem:
 class Report:
     """Messages from loading, the schema check and the validators, graded at `failure_level`.
 
-    `config` is the normalized configuration (lenient values converted, defaults applied); it is
-    None when loading or the schema check failed, in which case no validator ran.
+    `config` is the normalized configuration, with lenient values converted and defaults applied.
+    It is None when loading or the schema check failed, and then no validator ran.
     """
 
     messages: tuple[Message, ...]

@@ -1,6 +1,6 @@
 """Property tests: configs generated from the schema, and mutations of them, never crash the engine.
 
-Every rejection must say where: a key path or a line and column.
+Every rejection must name where: a key path or a line and column.
 """
 
 from __future__ import annotations
