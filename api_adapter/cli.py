@@ -166,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "build-image" and arguments.offline and not arguments.dryrun:
         parser.error("--offline only supports a dryrun: add --dryrun true")
     if arguments.command == "serve":
-        from pcimage.api_adapter.http import serve
+        try:
+            from pcimage.api_adapter.http import serve
+        except ImportError as error:
+            print(f"pcimage serve needs the HTTP extra ({error}): pip install 'pcimage[http]'", file=sys.stderr)
+            return EXIT_REFUSED
         from pcimage.engine import PluginError, collect_validators, default_plugin_manager
 
         try:
