@@ -1,7 +1,7 @@
 """The `pcimage` command line: parse arguments, call an operation, print its result.
 
 Results (JSON bodies, or findings in text form) go to stdout; logs go to stderr.
-Exit status: 0 on success (a passing dryrun included), 1 when the request is refused
+Exit status: 0 on success (a passing dryrun included), 1 when the request is rejected
 (invalid configuration, conflict, AWS failure), 2 on a usage error.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
-EXIT_REFUSED = 1
+EXIT_REJECTED = 1
 EXIT_USAGE = 2
 
 _TRUE_WORDS = {"true", "True", "TRUE"}
@@ -170,21 +170,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pcimage.api_adapter.http import serve
         except ImportError as error:
             print(f"pcimage serve needs the HTTP extra ({error}): pip install 'pcimage[http]'", file=sys.stderr)
-            return EXIT_REFUSED
+            return EXIT_REJECTED
         from pcimage.engine import PluginError, collect_validators, default_plugin_manager
 
         try:
-            # A broken plugin would fail every request, so the server refuses to start instead.
+            # A broken plugin would fail every request, so the server does not start.
             collect_validators(default_plugin_manager())
         except PluginError as error:
             print(f"pcimage serve: {error}", file=sys.stderr)
-            return EXIT_REFUSED
+            return EXIT_REJECTED
         try:
             serve(host=arguments.host, port=arguments.port)
         except SystemExit as exit_:
             # uvicorn exits with its own status when it cannot bind the address; it has logged why.
             if exit_.code not in (0, None):
-                return EXIT_REFUSED
+                return EXIT_REJECTED
         return EXIT_OK
     return _build_image(arguments)
 
@@ -211,7 +211,7 @@ def _build_image(arguments: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2))
 
     succeeded = status == 202 or (status == 412 and arguments.dryrun)
-    return EXIT_OK if succeeded else EXIT_REFUSED
+    return EXIT_OK if succeeded else EXIT_REJECTED
 
 
 def _print_text(file_name: str, status: int, body: dict[str, Any]) -> None:

@@ -80,7 +80,7 @@ def build_image(
     """Handle `POST /v3/images/custom` (operationId `build_image`): validate and build an image.
 
     connexion has already checked the request against the spec and passes the query parameters
-    as snake_case keyword arguments. `operations.call` turns a refusal (an ApiError or an AWS
+    as snake_case keyword arguments. `operations.call` turns a rejection (an ApiError or an AWS
     error) into its status and body, the same ones the CLI prints.
     """
     image_id = build_image_request_content["imageId"]

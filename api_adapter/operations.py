@@ -65,7 +65,7 @@ def build_image(
     """Validate an image configuration and, unless `dryrun`, create its build stack.
 
     Returns the 202 body (`image`, and `validationMessages` when there are any). Raises
-    DryrunOperationError (412) when a dryrun passes, and other ApiErrors for every refusal.
+    DryrunOperationError (412) when a dryrun passes, and other ApiErrors for every rejection.
     With `offline`, no AWS call is made: only a dryrun is possible, the checks that need AWS
     are skipped, and so is the check that the image id is free.
     """
@@ -126,7 +126,7 @@ def build_image(
 
 
 def _check_template(aws: AwsAccess, image_id: str, config: Any) -> None:
-    """Render the build template during a dryrun, so it refuses what the build would refuse.
+    """Render the build template during a dryrun, so it rejects what the build would reject.
 
     Rendering reads only the parent AMI. When that read fails, the validators that check the
     AMI have either reported it or been suppressed on purpose, so the dryrun does not fail here.
@@ -149,7 +149,7 @@ def _guard_aws(step: Callable[[], Any]) -> Any:
 
 
 def call(operation: Callable[..., dict[str, Any]], /, **arguments: Any) -> tuple[int, dict[str, Any]]:
-    """Run an operation and return `(HTTP status, body)`, whether it succeeded or was refused.
+    """Run an operation and return `(HTTP status, body)`, whether it succeeded or was rejected.
 
     An AWS failure that no operation handles (no credentials, endpoint unreachable) becomes a
     500 whose message names what failed, and is logged. A programming error propagates.

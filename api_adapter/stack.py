@@ -102,7 +102,7 @@ def render_template_body(aws: Any, image_id: str, config: Mapping[str, Any], *, 
     """Render the build template as the JSON text CreateStack receives, reading only the parent AMI.
 
     Raises BadRequestError for a configuration that passes validation but cannot make a valid
-    template, so a dryrun that calls this refuses what the build would refuse.
+    template, so a dryrun that calls this rejects what the build would reject.
     """
     parent_image = describe_parent_image(aws, config["Build"]["ParentImage"])
     template = render_template(image_id, config, parent_image=parent_image, version=version)

@@ -122,7 +122,6 @@ def render_template(
     has them, a finished build leaves its stack in place, and its AMI is never marked available, so
     the image stays BUILD_IN_PROGRESS.
     """
-    build = config["Build"]
     recipe_version = base_version(version)
     tags = _build_tags(image_id, config)
     resources: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """The pcimage engine: load an image configuration, check its schema, run validator plugins.
 
-The engine imports no AWS SDK and knows nothing of HTTP or the command line. Validators reach
+The engine imports no AWS SDK and contains no HTTP or command-line code. Validators reach
 AWS through the opaque `ValidationContext.aws` object that the caller supplies.
 """
 

@@ -24,11 +24,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What a validator may use besides the configuration itself.
+    """Inputs a validator may use besides the configuration itself.
 
-    `aws` is whatever the caller passes to reach AWS (the adapter passes an object whose
-    `client(service_name)` returns a boto3 client); the engine never looks inside it. When
-    `offline` is true, validators that declare `needs_aws` are not run.
+    `aws` is whatever the caller passes to reach AWS, and the engine never looks inside it. The
+    adapter passes an object whose `client(service_name)` returns a boto3 client. When `offline`
+    is true, validators that declare `needs_aws` are not run.
     """
 
     region: str | None = None

@@ -44,7 +44,7 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        """Whether the request must be refused: unreadable, off-schema, or a message at the level."""
+        """Whether the request must be rejected: unreadable, off-schema, or a message at the level."""
         if self.load_problem is not None or self.config is None:
             return True
         return any(message.level >= self.failure_level for message in self.messages)

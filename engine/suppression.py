@@ -20,7 +20,7 @@ class InvalidSuppressorError(ValueError):
 
 @dataclass(frozen=True)
 class Suppression:
-    """Which validators a request skips: all of them, or those whose type name is listed."""
+    """The validators a request skips: all of them, or those whose type name is listed."""
 
     all: bool = False
     types: frozenset[str] = frozenset()

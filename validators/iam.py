@@ -57,7 +57,10 @@ class AdditionalIamPolicyValidator:
             path = (*IAM_PATH, "AdditionalIamPolicies", index, "Policy")
             if policy_arn == skipped:
                 continue
-            yield from run_isolated(lambda: check_policy_exists(context, policy_arn, path), path, self.type)
+            # Default arguments bind this iteration's values into the check.
+            yield from run_isolated(
+                lambda policy_arn=policy_arn, path=path: check_policy_exists(context, policy_arn, path), path, self.type
+            )
 
 
 class InstanceProfileValidator:
@@ -97,7 +100,9 @@ class RoleValidator:
                 continue
             path = (*IAM_PATH, key)
             yield from run_isolated(
-                lambda: check_exists(context, "get_role", path, RoleName=resource_name(role_arn)),
+                lambda path=path, role_arn=role_arn: check_exists(
+                    context, "get_role", path, RoleName=resource_name(role_arn)
+                ),
                 path,
                 self.type,
             )

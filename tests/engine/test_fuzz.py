@@ -46,13 +46,16 @@ def _resolve(node):
 def from_schema(node, depth=0):
     """A strategy for values that follow `node`'s types, patterns, enums and bounds."""
     node = _resolve(node)
+
     if "enum" in node:
         return st.sampled_from(node["enum"])
     if "const" in node:
         return st.just(node["const"])
+
     kind = node.get("type")
     if isinstance(kind, list):
         kind = kind[0]
+
     if kind == "object" or "properties" in node:
         properties = node.get("properties", {})
         required = [name for name in node.get("required", []) if name in properties]
@@ -63,10 +66,12 @@ def from_schema(node, depth=0):
             {name: from_schema(properties[name], depth + 1) for name in required},
             optional={name: from_schema(properties[name], depth + 1) for name in optional},
         )
+
     if kind == "array":
         low = node.get("minItems", 0)
         high = min(node.get("maxItems", low + 3), low + 3)
         return st.lists(from_schema(node.get("items", {}), depth + 1), min_size=low, max_size=high)
+
     if kind == "string":
         pattern = node.get("pattern")
         if pattern:
@@ -75,6 +80,7 @@ def from_schema(node, depth=0):
                 lambda text: len(text) <= limit and "\x00" not in text
             )
         return st.text(max_size=min(node.get("maxLength", 40), 40))
+
     if kind == "integer":
         return st.integers(min_value=node.get("minimum", -100), max_value=node.get("maximum", 100000))
     if kind == "boolean":
